@@ -1,0 +1,38 @@
+# Every target does its own setup: a virtualenv in .venv, the project in editable mode, and (for the
+# targets that run real servers) the Debian packages they need.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: venv system-deps test unit integration lint demo bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+## Unit + integration tests (container suites skip without Docker). pytest exit 5 (no tests) fails.
+test: $(STAMP) system-deps
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check observability tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+## For now: render the example stack into ./build and summarise it.
+demo: $(STAMP)
+	$(VENV)/bin/obs render --spec examples/stack.yaml --out build
+
+clean:
+	rm -rf build .demo .pytest_cache .mypy_cache .ruff_cache
