@@ -1,0 +1,126 @@
+"""Render layer (PURE): the names, labels and in-cluster addresses every renderer and adapter agrees on.
+
+One place so manifests, configs, the apply step (which generates credentials) and the processor refer
+to the same Secret, Service and port — change a name here and every consumer follows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from observability.spec import Stack
+from observability.spec.model import SecretRef
+
+MANAGED_BY = "observability"
+PART_OF = "observability"
+
+KAFKA_PORT = 9092
+ELASTICSEARCH_PORT = 9200
+KIBANA_PORT = 5601
+PROMETHEUS_PORT = 9090
+ALERTMANAGER_PORT = 9093
+GRAFANA_PORT = 3000
+ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"
+
+
+def resource_name(stack: Stack, component: str) -> str:
+    """Name of a component's main objects, e.g. 'obs-kafka'; prefixed so instances can share a namespace."""
+    return f"{stack.name}-{component}"
+
+
+def selector_labels(stack: Stack, component: str) -> dict[str, str]:
+    """The immutable subset used in Deployment/StatefulSet/DaemonSet selectors and Services."""
+    return {"app.kubernetes.io/name": component, "app.kubernetes.io/instance": stack.name}
+
+
+def labels(stack: Stack, component: str, version: str | None = None) -> dict[str, str]:
+    """Recommended Kubernetes labels carried by every object this tool renders."""
+    out = {
+        **selector_labels(stack, component),
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
+    if version:
+        out["app.kubernetes.io/version"] = version
+    return out
+
+
+def instance_selector(stack: Stack) -> str:
+    """Label selector matching every object of this instance (used by prune, status and destroy)."""
+    return f"app.kubernetes.io/instance={stack.name},app.kubernetes.io/managed-by={MANAGED_BY}"
+
+
+@dataclass(frozen=True)
+class GeneratedSecret:
+    """A Secret the apply step creates once with random values and never overwrites; never rendered."""
+
+    name: str
+    keys: tuple[str, ...]
+    """Keys filled with random passwords; 'username'-like keys get the fixed value in `fixed`."""
+    fixed: tuple[tuple[str, str], ...] = ()
+
+
+def elasticsearch_credentials(stack: Stack) -> GeneratedSecret:
+    return GeneratedSecret(
+        name=resource_name(stack, "elasticsearch-credentials"),
+        keys=("password",),
+        fixed=(("username", "elastic"),),
+    )
+
+
+def grafana_admin(stack: Stack) -> GeneratedSecret:
+    return GeneratedSecret(
+        name=resource_name(stack, "grafana-admin"),
+        keys=("admin-password",),
+        fixed=(("admin-user", "admin"),),
+    )
+
+
+def generated_secrets(stack: Stack) -> list[GeneratedSecret]:
+    """Secrets `obs apply` must create (if absent) before the workloads that read them."""
+    out = []
+    es = stack.logging.elasticsearch
+    if stack.logging.enabled and es.enabled and es.mode == "managed":
+        out.append(elasticsearch_credentials(stack))
+    grafana = stack.metrics.grafana
+    if stack.metrics.enabled and grafana.enabled and grafana.mode == "managed":
+        out.append(grafana_admin(stack))
+    return out
+
+
+def kafka_bootstrap_servers(stack: Stack) -> list[str]:
+    kafka = stack.logging.kafka
+    if kafka.mode == "external" and kafka.external is not None:
+        return list(kafka.external.bootstrap_servers)
+    return [f"{resource_name(stack, 'kafka')}.{stack.cluster.namespace}.svc:{KAFKA_PORT}"]
+
+
+def elasticsearch_url(stack: Stack) -> str:
+    es = stack.logging.elasticsearch
+    if es.mode == "external" and es.external is not None:
+        return es.external.url
+    return f"http://{resource_name(stack, 'elasticsearch')}.{stack.cluster.namespace}.svc:{ELASTICSEARCH_PORT}"
+
+
+def prometheus_url(stack: Stack) -> str:
+    prom = stack.metrics.prometheus
+    if prom.mode == "external" and prom.external is not None:
+        return prom.external.url
+    return f"http://{resource_name(stack, 'prometheus')}.{stack.cluster.namespace}.svc:{PROMETHEUS_PORT}"
+
+
+def alertmanager_url(stack: Stack) -> str:
+    return f"http://{resource_name(stack, 'alertmanager')}.{stack.cluster.namespace}.svc:{ALERTMANAGER_PORT}"
+
+
+def grafana_url(stack: Stack) -> str:
+    grafana = stack.metrics.grafana
+    if grafana.mode == "external" and grafana.external is not None:
+        return grafana.external.url
+    return f"http://{resource_name(stack, 'grafana')}.{stack.cluster.namespace}.svc:{GRAFANA_PORT}"
+
+
+def alertmanager_secret_path(ref: SecretRef) -> str:
+    """Where a receiver credential is mounted in the Alertmanager pod (alertmanager.yml uses *_file keys)."""
+    return f"{ALERTMANAGER_SECRETS_DIR}/{ref.name}/{ref.key}"
