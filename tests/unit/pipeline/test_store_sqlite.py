@@ -1,0 +1,182 @@
+"""The embedded SQLite log store: Sink contract (idempotent on doc_id, rejects, locks) and search."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from observability.errors import PipelineError
+from observability.pipeline.sink import Position, SinkItem, document_id
+from observability.pipeline.store_sqlite import (
+    SqliteLogStore,
+    field_value,
+    fts_query,
+    split_terms,
+    timestamp_ms,
+)
+
+T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
+
+
+def item(offset: int, message: str, *, level: str = "info", service: str = "checkout", ns: str = "shop",
+         at: datetime | None = None, **extra: object) -> SinkItem:
+    position = Position("logs", 0, offset)
+    when = at or T0 + timedelta(seconds=offset)
+    doc = {
+        "@timestamp": when.isoformat().replace("+00:00", "Z"),
+        "message": message,
+        "log": {"level": level},
+        "service": {"name": service},
+        "kubernetes": {"namespace": ns, "pod": {"name": f"{service}-abc"}},
+        **extra,
+    }
+    return SinkItem(doc_id=document_id(position), index="logs-go-default", document=doc, position=position,
+                    original=b"{}")
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteLogStore(tmp_path / "nested" / "logs.sqlite")
+    s.setup()
+    yield s
+    s.close()
+
+
+def write(store: SqliteLogStore, *items: SinkItem):
+    for i in items:
+        store.add(i)
+    return store.flush()
+
+
+def test_flush_confirms_every_item_and_empties_the_buffer(store):
+    items = [item(n, f"request {n}") for n in range(5)]
+    result = write(store, *items)
+    assert result.confirmed == items
+    assert result.rejected == []
+    assert result.retry_after is None
+    assert store.pending() == 0
+    assert store.count() == 5
+
+
+def test_replayed_items_are_confirmed_but_never_duplicated(store, tmp_path):
+    first = [item(n, f"request {n}") for n in range(3)]
+    write(store, *first)
+    replay = [item(n, f"request {n}") for n in range(5)]
+    result = write(store, *replay)
+    assert result.confirmed == replay
+    assert store.count() == 5
+    # the full-text index was not duplicated either: each word matches exactly one row
+    assert [e.doc_id for e in store.search("request 1")] == ["logs-0-1"]
+    # a second store object on the same file (a restarted processor) keeps the guarantee
+    other = SqliteLogStore(store.path)
+    assert write(other, *first).confirmed == first
+    assert other.count() == 5
+    other.close()
+
+
+def test_documents_without_a_valid_timestamp_are_rejected_with_a_reason(store):
+    good = item(1, "fine")
+    bad = SinkItem(doc_id="logs-0-2", index="i", document={"message": "no ts"}, position=Position("logs", 0, 2),
+                   original=b"x")
+    result = write(store, good, bad)
+    assert result.confirmed == [good]
+    assert result.rejected == [(bad, "document has no valid @timestamp (ISO-8601 expected)")]
+    assert store.pending() == 0
+
+
+def test_add_does_not_mutate_the_document(store):
+    it = item(1, "hello")
+    before = repr(it.document)
+    write(store, it)
+    assert repr(it.document) == before
+
+
+def test_locked_database_keeps_items_pending_with_retry_after(store):
+    blocker = sqlite3.connect(store.path, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    store._conn.execute("PRAGMA busy_timeout = 10")  # keep the test fast
+    try:
+        result = write(store, item(1, "wait"))
+        assert result.confirmed == []
+        assert result.retry_after == 0.5
+        assert store.pending() == 1
+    finally:
+        blocker.rollback()
+        blocker.close()
+    again = store.flush()
+    assert [i.doc_id for i in again.confirmed] == ["logs-0-1"]
+    assert store.pending() == 0
+
+
+def test_search_filters_and_orders_oldest_first(store):
+    write(
+        store,
+        item(1, "started", service="checkout"),
+        item(2, "payment declined for order", level="error", service="checkout"),
+        item(3, "catalog refreshed", service="catalog", ns="shop"),
+        item(4, "panic recovered", level="PANIC", service="checkout"),
+        item(5, "other ns", service="checkout", ns="staging"),
+    )
+    assert [e.doc_id for e in store.search()] == [f"logs-0-{n}" for n in range(1, 6)]
+    assert [e.doc_id for e in store.search(services=["catalog"])] == ["logs-0-3"]
+    assert [e.doc_id for e in store.search(namespaces=["staging"])] == ["logs-0-5"]
+    # levels are stored lower-cased so filters are case-insensitive
+    assert [e.doc_id for e in store.search(levels=["error", "panic"])] == ["logs-0-2", "logs-0-4"]
+    assert [e.doc_id for e in store.search("declined")] == ["logs-0-2"]
+    assert [e.doc_id for e in store.search('"payment declined"')] == ["logs-0-2"]
+    assert store.search('"declined payment"') == []
+    assert [e.doc_id for e in store.search(since=T0 + timedelta(seconds=3), until=T0 + timedelta(seconds=4))] == [
+        "logs-0-3",
+        "logs-0-4",
+    ]
+    # limit keeps the newest, still shown oldest first
+    assert [e.doc_id for e in store.search(limit=2)] == ["logs-0-4", "logs-0-5"]
+    assert store.search("declined")[0].document["log"] == {"level": "error"}
+
+
+def test_search_finds_words_in_error_fields_and_takes_operators_literally(store):
+    write(store, item(1, "request failed", error={"message": "dial tcp: i/o timeout", "stack_trace": "main.go:42"}))
+    assert len(store.search("timeout")) == 1
+    assert len(store.search("main.go:42")) == 1
+    assert store.search("NEAR(request failed)") == []  # not an FTS5 operator: three literal words
+    assert store.search('status:500 OR "') == []
+
+
+def test_follow_cursor_returns_only_newer_events(store):
+    write(store, item(1, "a"), item(2, "b"))
+    cursor = store.last_seq()
+    assert store.search(after_seq=cursor) == []
+    write(store, item(3, "c"), item(1, "a"))  # the replay of offset 1 is not "new"
+    newer = store.search(after_seq=cursor)
+    assert [e.document["message"] for e in newer] == ["c"]
+
+
+def test_missing_store_is_a_clear_error(tmp_path):
+    with pytest.raises(PipelineError, match=r"no log store at .*missing\.sqlite") as info:
+        SqliteLogStore(tmp_path / "missing.sqlite").search()
+    assert "obs demo" in str(info.value)
+
+
+def test_field_value_handles_nested_dotted_and_mixed_documents():
+    assert field_value({"log": {"level": "info"}}, "log.level") == "info"
+    assert field_value({"log.level": "warn"}, "log.level") == "warn"
+    assert field_value({"error": {"stack_trace": "x"}}, "error.stack_trace") == "x"
+    assert field_value({"http": {"response.status_code": 500}}, "http.response.status_code") == 500
+    assert field_value({"log": "not a mapping"}, "log.level") is None
+    assert field_value({}, "message") is None
+
+
+def test_timestamp_parsing():
+    assert timestamp_ms("2026-11-23T10:00:00.123Z") == int(T0.timestamp() * 1000) + 123
+    assert timestamp_ms("2026-11-23T10:00:00") == int(T0.timestamp() * 1000)
+    assert timestamp_ms("yesterday") is None
+    assert timestamp_ms(12) is None
+
+
+def test_query_text_is_split_into_quoted_terms():
+    assert split_terms('  timeout "payment failed"  db ') == ["timeout", "payment failed", "db"]
+    assert split_terms('"unclosed phrase') == ["unclosed phrase"]
+    assert fts_query('say "hi"') == '"say" AND "hi"'
+    assert fts_query('a"b') == '"a""b"'
