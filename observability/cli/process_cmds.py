@@ -1,0 +1,99 @@
+"""CLI: `obs process` — run the log processor (Kafka → Elasticsearch) or its stages offline on a file.
+
+  obs process --config processor.yaml           consume, parse, enrich, index (until SIGTERM)
+  obs process --config processor.yaml --setup-only
+                                                 create the index template and ILM policy, then exit
+  obs process --input events.jsonl --output -   parse + enrich Filebeat event JSON lines, print documents
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import IO
+
+import orjson
+import typer
+
+from observability.cli import app
+from observability.errors import PipelineError
+from observability.pipeline.sink import Position
+from observability.pipeline.transform import DEAD, DROPPED, Transformer, default_settings
+from observability.spec.processor import DEFAULT_CONFIG_PATH, ENV_PREFIX, ProcessorConfig, parse_processor_config
+
+
+def _read_config(path: Path) -> ProcessorConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PipelineError(
+            f"{path}: processor config not found",
+            hint="pass --config, set $OBS_PROCESSOR_CONFIG, or run `obs render` to write processor/processor.yaml",
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise PipelineError(f"{path}: cannot read: {e}") from None
+    return parse_processor_config(text, str(path), os.environ)
+
+
+def _run_offline(transform: Transformer, source: IO[bytes], out: IO[bytes], err: IO[str]) -> tuple[int, int, int]:
+    stored = dead = dropped = 0
+    for lineno, line in enumerate(source, start=1):
+        raw = line.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        outcome = transform(raw, Position("input", 0, lineno))
+        if outcome.kind == DEAD:
+            dead += 1
+            err.write(f"line {lineno}: dead-letter ({outcome.reason}): {outcome.detail}\n")
+        elif outcome.kind == DROPPED:
+            dropped += 1
+            err.write(f"line {lineno}: dropped by rule {outcome.reason}\n")
+        elif outcome.item is not None:
+            stored += 1
+            out.write(orjson.dumps(outcome.item.document) + b"\n")
+    return stored, dead, dropped
+
+
+@app.command()
+def process(
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help=f"processor.yaml (default: $OBS_PROCESSOR_CONFIG, then {DEFAULT_CONFIG_PATH})"
+    ),
+    input_: str | None = typer.Option(
+        None, "--input", "-i", help="offline mode: a file of Filebeat event JSON lines, or - for stdin"
+    ),
+    output: str = typer.Option("-", "--output", "-o", help="offline mode: where documents go (- = stdout)"),
+    setup_only: bool = typer.Option(False, "--setup-only", help="create the index template and ILM policy, exit"),
+) -> None:
+    """Consume Filebeat events from Kafka into Elasticsearch, or transform a file offline (--input)."""
+    if input_ is not None:
+        if output != "-":
+            raise PipelineError(f"--output {output!r}: only '-' (stdout) is supported; redirect it to a file")
+        transform = (
+            Transformer.from_config(_read_config(config)) if config else Transformer(default_settings(), 10_000_000)
+        )
+        if input_ == "-":
+            counts = _run_offline(transform, sys.stdin.buffer, sys.stdout.buffer, sys.stderr)
+        else:
+            try:
+                with open(input_, "rb") as source:
+                    counts = _run_offline(transform, source, sys.stdout.buffer, sys.stderr)
+            except FileNotFoundError:
+                raise PipelineError(f"--input {input_}: file not found") from None
+        sys.stdout.flush()
+        typer.echo(f"{counts[0]} documents, {counts[1]} dead-lettered, {counts[2]} dropped", err=True)
+        return
+    path = config or Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_PATH))
+    settings = _read_config(path)
+    from observability.apply.elasticsearch import connect_elasticsearch, ensure_log_templates
+
+    client = connect_elasticsearch(settings.elasticsearch)
+    if settings.elasticsearch.setup or setup_only:
+        for line in ensure_log_templates(client, settings.elasticsearch):
+            typer.echo(line, err=True)
+    if setup_only:
+        return
+    from observability.pipeline.runner import run_processor
+
+    run_processor(settings, client)

@@ -1,0 +1,73 @@
+"""Pipeline layer, PURE: remove secrets (authorization headers, passwords, tokens) before anything is stored.
+
+A key whose name contains one of the configured words has its whole value replaced; free text (messages,
+error messages, query strings) has the value after `word=`, `word: ` or `"word":"` replaced, keeping the
+`Bearer`/`Basic` scheme so the reader still sees what kind of credential it was. Always returns new values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+REDACTED = "[REDACTED]"
+_MAX_DEPTH = 32
+
+
+class Redactor:
+    """Redaction by case-insensitive key words (e.g. 'password' also matches 'db_password')."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = tuple(w.lower() for w in words if w)
+        if self.words:
+            alternation = "|".join(re.escape(w) for w in self.words)
+            self._probe: re.Pattern[str] | None = re.compile(alternation, re.IGNORECASE)
+            self._pair = re.compile(
+                rf"((?:{alternation})[\w.-]*)"  # the key, e.g. Authorization, db_password
+                r"(\\?[\"']?\s*[:=]\s*\[?\\?[\"']?)"  # separator incl. JSON quotes and Go's map[k:[v]]
+                r"((?:bearer|basic|token|digest)\s+)?"  # keep the scheme
+                r"([^\s\"'&,;}\]\\]+)",
+                re.IGNORECASE,
+            )
+        else:
+            self._probe = None
+
+    def key_is_secret(self, key: str) -> bool:
+        lowered = key.lower()
+        return any(word in lowered for word in self.words)
+
+    def text(self, value: str) -> str:
+        if self._probe is None or not self._probe.search(value):
+            return value
+        return self._pair.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{REDACTED}", value)
+
+    def query(self, query: str) -> str:
+        """A URL query string with the values of secret-looking parameters replaced."""
+        if self._probe is None or not self._probe.search(query):
+            return query
+        parts = []
+        for pair in query.split("&"):
+            key, sep, _ = pair.partition("=")
+            parts.append(f"{key}{sep}{REDACTED}" if sep and self.key_is_secret(key) else pair)
+        return "&".join(parts)
+
+    def mapping(self, data: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+        """A copy of data with secret keys' values replaced and secrets inside string values removed."""
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out[key] = self.value(value, depth + 1, secret=self.words != () and self.key_is_secret(str(key)))
+        return out
+
+    def value(self, value: Any, depth: int, secret: bool = False) -> Any:
+        if secret:
+            return REDACTED
+        if isinstance(value, str):
+            return self.text(value)
+        if depth > _MAX_DEPTH:
+            return REDACTED if isinstance(value, dict | list) else value
+        if isinstance(value, dict):
+            return self.mapping(value, depth)
+        if isinstance(value, list):
+            return [self.value(item, depth + 1) for item in value]
+        return value
