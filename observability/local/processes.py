@@ -21,6 +21,7 @@ import requests
 import yaml
 
 from observability.errors import RemoteError, ToolMissingError
+from observability.local.compat import compat_alertmanager_config, tool_version
 
 PROMETHEUS_BINARY = "prometheus"
 ALERTMANAGER_BINARIES = ("prometheus-alertmanager", "alertmanager")
@@ -201,11 +202,18 @@ def start_prometheus(
 def start_alertmanager(
     config_text: str, workdir: Path, *, extra_args: tuple[str, ...] = (), timeout: float = 30.0
 ) -> LocalProcess:
-    """Start Alertmanager (no clustering/gossip) with `config_text` in `workdir`; wait until ready."""
+    """Start Alertmanager (no clustering/gossip) with `config_text` in `workdir`; wait until ready.
+
+    An Alertmanager older than 0.26 gets webhook `url_file`s inlined (local/compat.py).
+    """
     binary = find_binary(*ALERTMANAGER_BINARIES)
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "alertmanager.yml"
-    config_path.write_text(config_text, encoding="utf-8")
+    try:
+        text, _ = compat_alertmanager_config(config_text, tool_version(binary), inline=True)
+    except OSError as e:
+        raise RemoteError(f"alertmanager: cannot read a receiver's secret file: {e}") from None
+    config_path.write_text(text, encoding="utf-8")
 
     def argv(port: int) -> list[str]:
         return [

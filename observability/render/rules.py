@@ -1,9 +1,203 @@
-"""Render layer (PURE): Prometheus rule files — the repo's alerts/ plus rules generated from the spec."""
+"""Render layer (PURE): Prometheus rule files — the repo's alerts/ plus SLO rules generated from the spec.
+
+SLO alerts follow the multiwindow, multi-burn-rate scheme of the Google SRE Workbook ("Alerting on SLOs",
+Table 5-8): page when the 1h and 5m error ratios both exceed 14.4× the budget rate, or the 6h and 30m
+ratios exceed 6×; ticket when 3d and 6h exceed 1×. Like Sloth and Pyrra we add the 1d/2h @ 3× ticket pair
+so a steady medium burn opens a ticket within hours instead of days. The factors are derived from the share of
+the budget each pair may consume (2%, 5%, 10%, 10%) and the SLO window, so a 30d window gives exactly the
+workbook's 14.4 / 6 / 3 / 1 and other windows stay consistent.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from observability.errors import RenderError
+from observability.render.yamlfmt import dump_yaml
 from observability.spec import Stack
+from observability.spec.model import GoService, duration_seconds
+
+ROUTING_TESTS_FILE = "routing-tests.yaml"
+"""Lives in alerts/ next to the rules but is not a rule file (see check/alerts_routing_tests.py)."""
+SLO_RULES_FILE = "slo-generated.yaml"
+RUNBOOK_BASE_URL = "https://github.com/observability/observability/blob/main/docs/runbooks"
+
+REQUESTS_METRIC = "http_requests_total"
+DURATION_METRIC = "http_request_duration_seconds"
+ERROR_STATUS = "5.."
+
+
+@dataclass(frozen=True)
+class BurnWindow:
+    long: str
+    short: str
+    budget_share: float
+    """Share of the whole error budget spent in `long` at the alert's burn rate."""
+    severity: str
+
+
+BURN_WINDOWS = (
+    BurnWindow("1h", "5m", 0.02, "page"),
+    BurnWindow("6h", "30m", 0.05, "page"),
+    BurnWindow("1d", "2h", 0.10, "ticket"),
+    BurnWindow("3d", "6h", 0.10, "ticket"),
+)
+SLO_RATE_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+
+def runbook_url(alert: str) -> str:
+    return f"{RUNBOOK_BASE_URL}/{alert}.md"
+
+
+def burn_factor(window: BurnWindow, slo_window: str) -> float:
+    """Burn rate at which `window.long` consumes `budget_share` of the budget of an `slo_window` SLO."""
+    return round(window.budget_share * duration_seconds(slo_window) / duration_seconds(window.long), 4)
+
+
+def _le(x: float) -> str:
+    """A bucket bound as client_golang writes it in `le` (Go's shortest %g form: 0.3, 1, 2.5)."""
+    return f"{x:g}"
+
+
+def _selector(svc: GoService, extra: str = "") -> str:
+    base = f'namespace="{svc.namespace}",service="{svc.name}"'
+    return "{" + base + ("," + extra if extra else "") + "}"
+
+
+def _record_name(kind: str, window: str) -> str:
+    return f"namespace_service:slo_{kind}:ratio_rate{window}"
+
+
+def _sli_rules(svc: GoService, kind: str) -> list[dict[str, Any]]:
+    by = "sum by (namespace, service)"
+    rules = []
+    for w in SLO_RATE_WINDOWS:
+        if kind == "errors":
+            errors = _selector(svc, f'status=~"{ERROR_STATUS}"')
+            expr = (
+                f"{by} (rate({REQUESTS_METRIC}{errors}[{w}]))\n/\n{by} (rate({REQUESTS_METRIC}{_selector(svc)}[{w}]))"
+            )
+        else:
+            assert svc.slo is not None and svc.slo.latency is not None
+            fast = _selector(svc, f'le="{_le(duration_seconds(svc.slo.latency.threshold))}"')
+            expr = (
+                f"1 - (\n  {by} (rate({DURATION_METRIC}_bucket{fast}[{w}]))\n"
+                f"  /\n  {by} (rate({DURATION_METRIC}_count{_selector(svc)}[{w}]))\n)"
+            )
+        rules.append({"record": _record_name(kind, w), "expr": expr})
+    return rules
+
+
+def _burn_alert(svc: GoService, kind: str, objective: float, severity: str) -> dict[str, Any]:
+    assert svc.slo is not None
+    budget = round(1 - objective / 100, 10)
+    sel = _selector(svc)
+    clauses = []
+    for bw in (w for w in BURN_WINDOWS if w.severity == severity):
+        factor = burn_factor(bw, svc.slo.window)
+        threshold = f"{factor * budget:.10g}"
+        clauses.append(
+            f"(\n  {_record_name(kind, bw.long)}{sel} > {threshold}\n"
+            f"and\n  {_record_name(kind, bw.short)}{sel} > {threshold}\n)"
+        )
+    name = "SLOErrorBudgetBurn" if kind == "errors" else "SLOLatencyBudgetBurn"
+    what = "5xx responses" if kind == "errors" else "requests slower than the latency threshold"
+    speed = "fast" if severity == "page" else "slow"
+    labels: dict[str, str] = {"severity": severity, "slo": "availability" if kind == "errors" else "latency"}
+    if svc.team:
+        labels["team"] = svc.team
+    return {
+        "alert": name,
+        "expr": "\nor\n".join(clauses),
+        "for": "2m" if severity == "page" else "15m",
+        "labels": labels,
+        "annotations": {
+            "summary": f"{svc.namespace}/{svc.name} is burning its {labels['slo']} error budget too {speed}",
+            "description": (
+                f"The share of {what} of {svc.namespace}/{svc.name} is {{{{ $value | humanizePercentage }}}} "
+                f"(objective {objective}% over {svc.slo.window}); at this rate the error budget runs out "
+                f"{'within days' if severity == 'page' else 'before the SLO window ends'}."
+            ),
+            "runbook_url": runbook_url(name),
+        },
+    }
+
+
+def render_slo_groups(stack: Stack) -> list[dict[str, Any]]:
+    """One rule group per service with an SLO: SLI recording rules, then page and ticket burn alerts."""
+    groups = []
+    for svc in sorted(stack.services, key=lambda s: (s.namespace, s.name)):
+        if svc.slo is None:
+            continue
+        rules: list[dict[str, Any]] = []
+        targets: list[tuple[str, float]] = []
+        if svc.slo.availability is not None:
+            targets.append(("errors", svc.slo.availability))
+        if svc.slo.latency is not None:
+            targets.append(("slow_requests", svc.slo.latency.target))
+        for kind, _ in targets:
+            rules += _sli_rules(svc, kind)
+        for kind, objective in targets:
+            rules += [_burn_alert(svc, kind, objective, severity) for severity in ("page", "ticket")]
+        groups.append({"name": f"slo:{svc.namespace}/{svc.name}", "rules": rules})
+    return groups
+
+
+def component_groups(stack: Stack) -> dict[str, bool]:
+    """Rule-group name → whether the component it watches is deployed; disabled ones are not rendered."""
+    log, met = stack.logging, stack.metrics
+    return {
+        "processor": log.enabled and log.processor.enabled,
+        "filebeat": log.enabled and log.filebeat.enabled and met.enabled and met.kube_state_metrics.enabled,
+        "kafka": log.enabled and log.kafka.enabled and met.enabled and met.kafka_exporter.enabled,
+        "elasticsearch": (
+            log.enabled and log.elasticsearch.enabled and met.enabled and met.elasticsearch_exporter.enabled
+        ),
+        "alertmanager": met.enabled and met.alertmanager.enabled,
+        "grafana": met.enabled and met.grafana.enabled,
+        "node": met.enabled and met.node_exporter.enabled,
+    }
+
+
+def _without_disabled_groups(text: str, groups: list[dict[str, Any]], enabled: dict[str, bool]) -> str:
+    kept = [g for g in groups if enabled.get(str(g.get("name")), True)]
+    if len(kept) == len(groups):
+        return text  # unchanged: keep the author's comments and layout
+    return dump_yaml({"groups": kept})
+
+
+def _parse_source(name: str, text: str) -> list[dict[str, Any]]:
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark is not None else 1
+        raise RenderError(f"alerts/{name}:{line}: invalid YAML: {e.problem}", hint="run `obs alerts lint`") from None
+    if len(docs) != 1 or not isinstance(docs[0], dict) or not isinstance(docs[0].get("groups"), list):
+        raise RenderError(
+            f"alerts/{name}: not a Prometheus rule file (expected one document with a 'groups:' list)",
+            hint="PrometheusRule custom resources are linted by `obs alerts lint` but rendered only as rule files",
+        )
+    return list(docs[0]["groups"])
 
 
 def render_rule_files(stack: Stack, sources: dict[str, str]) -> dict[str, str]:
-    return {name: text for name, text in sorted(sources.items()) if name.endswith((".yaml", ".yml"))}
+    """The rule files Prometheus loads: alerts/*.yaml (minus groups of disabled components) + SLO rules."""
+    files: dict[str, str] = {}
+    enabled = component_groups(stack)
+    for name, text in sorted(sources.items()):
+        if not name.endswith((".yaml", ".yml")) or name.rsplit("/", 1)[-1] == ROUTING_TESTS_FILE:
+            continue
+        groups = _parse_source(name, text)
+        files[name] = _without_disabled_groups(text, groups, enabled)
+    groups = render_slo_groups(stack)
+    if groups:
+        if SLO_RULES_FILE in files:
+            raise RenderError(
+                f"alerts/{SLO_RULES_FILE} collides with the generated SLO rules; rename the hand-written file"
+            )
+        header = "# Generated from the services' slo sections of the stack spec by `obs render`; do not edit.\n"
+        files[SLO_RULES_FILE] = header + dump_yaml({"groups": groups})
+    return files

@@ -24,9 +24,10 @@ _RULES = """groups:
 
 
 def test_prometheus_and_alertmanager_start_reload_and_stop(tmp_path: Path) -> None:
-    with start_alertmanager(_AM, tmp_path / "am") as am, start_prometheus(
-        _PROM, {"sub/one.yaml": _RULES}, tmp_path / "prom", alertmanager_url=am.url
-    ) as prom:
+    with (
+        start_alertmanager(_AM, tmp_path / "am") as am,
+        start_prometheus(_PROM, {"sub/one.yaml": _RULES}, tmp_path / "prom", alertmanager_url=am.url) as prom,
+    ):
         status = requests.get(f"{am.url}/api/v2/status", timeout=5).json()
         assert "receiver: none" in status["config"]["original"]
         groups = requests.get(f"{prom.url}/api/v1/rules", timeout=5).json()["data"]["groups"]
