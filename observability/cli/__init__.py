@@ -25,6 +25,7 @@ def _register() -> None:
     # Imported for their side effect of adding commands to `app`; one module per command group.
     from observability.cli import logs_cmds, process_cmds, render_cmds, spec_cmds  # noqa: F401
     from observability.cli import cluster_cmds  # noqa: F401
+    from observability.cli import dashboards_cmds  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:
