@@ -1,0 +1,367 @@
+"""Check layer (PURE): our own lint checks for Prometheus rule files and PrometheusRule custom resources.
+
+`promtool check rules` proves a file loads; these checks catch what loads fine but pages badly:
+  required-label       severity missing or not page | ticket | info
+  required-annotation  summary, description or runbook_url missing
+  runbook              runbook_url not docs/runbooks/<AlertName>.md, or that page missing
+  for-on-page          a paging alert without `for:` pages on a single bad scrape
+  rate-window          rate()/increase()/... over less than 4 scrape intervals is noisy or empty
+  label-name           an invalid or reserved (__*) label name
+  label-cardinality    an alert's identity includes a high-cardinality label or changes with $value
+  duplicate            the same alert (name + static labels) or group defined twice
+  never-fires          an expression that can never return a result
+  promql               the expression does not parse
+PromQL is parsed with promql-parser (the Rust parser used by GreptimeDB), never with regular expressions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import promql_parser as pp
+
+from observability.check.alerts_yaml import LineDict, line_of, load_documents
+from observability.errors import CheckError
+
+SEVERITIES = ("page", "ticket", "info")
+REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
+RANGE_FUNCTIONS = {"rate", "irate", "increase", "delta", "idelta", "deriv"}
+NON_NEGATIVE_FUNCTIONS = {"rate", "irate", "increase", "absent", "absent_over_time", "count_over_time", "changes"}
+HIGH_CARDINALITY_LABELS = {
+    "request_id", "trace_id", "span_id", "user_id", "user", "session_id", "email", "ip", "client_ip",
+    "remote_addr", "url", "path", "uri", "query", "le", "quantile",
+}  # fmt: skip
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_RUNBOOK = re.compile(r"/docs/runbooks/(?P<name>[A-Za-z0-9_.-]+)\.md$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    group: str
+    rule: str
+    check: str
+    message: str
+    severity: str = "error"
+    """error (fails the lint) or warning."""
+
+    def __str__(self) -> str:
+        where = f"{self.group}/{self.rule}" if self.rule else self.group
+        tag = "" if self.severity == "error" else "warning: "
+        return f"{self.file}:{self.line}: {where}: {tag}{self.message} [{self.check}]"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RuleGroupSource:
+    """One rule group with where it came from (plain rule file or a PrometheusRule document)."""
+
+    file: str
+    group: LineDict
+    kind: str
+    """'rules' for a Prometheus rule file, 'PrometheusRule' for a custom resource."""
+
+
+def rule_groups(name: str, text: str) -> list[RuleGroupSource]:
+    """The rule groups in a rule file or in PrometheusRule documents; CheckError when it is neither."""
+    out: list[RuleGroupSource] = []
+    for doc in load_documents(text, name):
+        if not isinstance(doc, dict):
+            raise CheckError(f"{name}:{line_of(doc)}: expected a mapping with 'groups:' or a PrometheusRule")
+        kind = "rules"
+        body: Any = doc
+        if doc.get("kind") == "PrometheusRule":
+            kind, body = "PrometheusRule", doc.get("spec") or {}
+        elif doc.get("kind") is not None:
+            continue  # other Kubernetes objects in a bundle are not ours to lint
+        groups = body.get("groups") if isinstance(body, dict) else None
+        if not isinstance(groups, list):
+            raise CheckError(f"{name}:{line_of(body)}: no 'groups:' list (expected a Prometheus rule file)")
+        for group in groups:
+            if not isinstance(group, LineDict):
+                raise CheckError(f"{name}:{line_of(groups)}: each group must be a mapping with name and rules")
+            out.append(RuleGroupSource(name, group, kind))
+    return out
+
+
+def _walk(expr: Any) -> Iterator[Any]:
+    yield expr
+    for attr in ("expr", "lhs", "rhs", "param"):
+        child = getattr(expr, attr, None)
+        if isinstance(child, pp.Expr):
+            yield from _walk(child)
+    if isinstance(expr, pp.Call):
+        for arg in expr.args:
+            yield from _walk(arg)
+    if isinstance(expr, pp.MatrixSelector):
+        yield from _walk(expr.vector_selector)
+
+
+def _func_name(expr: Any) -> str | None:
+    return expr.func.name if isinstance(expr, pp.Call) else None
+
+
+def _unwrap(expr: Any) -> Any:
+    while isinstance(expr, pp.ParenExpr):
+        expr = expr.expr
+    return expr
+
+
+def _number(expr: Any) -> float | None:
+    expr = _unwrap(expr)
+    if isinstance(expr, pp.NumberLiteral):
+        return float(expr.val)
+    if isinstance(expr, pp.UnaryExpr) and isinstance(_unwrap(expr.expr), pp.NumberLiteral):
+        return -float(_unwrap(expr.expr).val)
+    if _func_name(expr) == "vector" and expr.args:
+        return _number(expr.args[0])  # vector(1) is a constant too
+    return None
+
+
+def _is_comparison(expr: Any) -> bool:
+    return isinstance(expr, pp.BinaryExpr) and str(expr.op) in {"==", "!=", ">", "<", ">=", "<="}
+
+
+def _compare(op: str, a: float, b: float) -> bool:
+    return {"==": a == b, "!=": a != b, ">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+
+
+def _never_fires(expr: Any) -> list[str]:
+    """Reasons why `expr` can never return a sample (empty list: it can)."""
+    reasons = []
+    for node in _walk(expr):
+        if isinstance(node, pp.VectorSelector):
+            equal: dict[str, set[str]] = {}
+            for m in node.matchers.matchers:
+                if str(m.op) in ("=", "MatchOp.Equal"):
+                    equal.setdefault(m.name, set()).add(m.value)
+            for label, values in equal.items():
+                if len(values) > 1:
+                    reasons.append(f"selector requires {label} to equal {sorted(values)} at once")
+        if not _is_comparison(node) or (node.modifier is not None and node.modifier.return_bool):
+            continue
+        op, lhs, rhs = str(node.op), _unwrap(node.lhs), _unwrap(node.rhs)
+        left, right = _number(lhs), _number(rhs)
+        if left is not None and right is not None and not _compare(op, left, right):
+            reasons.append(f"{left:g} {op} {right:g} is always false")
+            continue
+        if right is None:
+            continue
+        if isinstance(lhs, pp.AggregateExpr) and str(lhs.op) == "count" and _compare_all_false(op, right, 1.0):
+            reasons.append(f"count() returns nothing instead of 0, so `count(...) {op} {right:g}` never holds")
+        elif _non_negative(lhs) and _compare_all_false(op, right, 0.0):
+            reasons.append(f"{_func_name(lhs) or 'count'}() is never negative, so `{op} {right:g}` never holds")
+    return reasons
+
+
+def _non_negative(expr: Any) -> bool:
+    if isinstance(expr, pp.AggregateExpr) and str(expr.op) == "count":
+        return True
+    return _func_name(expr) in NON_NEGATIVE_FUNCTIONS
+
+
+def _compare_all_false(op: str, threshold: float, minimum: float) -> bool:
+    """Whether `x op threshold` is false for every x ≥ minimum."""
+    if op in ("<",):
+        return threshold <= minimum
+    if op in ("<=", "=="):
+        return threshold < minimum
+    return False
+
+
+def _range_windows(expr: Any) -> Iterator[tuple[str, float]]:
+    for node in _walk(expr):
+        name = _func_name(node)
+        if name in RANGE_FUNCTIONS and node.args and isinstance(node.args[0], pp.MatrixSelector | pp.SubqueryExpr):
+            window = node.args[0].range
+            if window is not None:
+                yield name, window.total_seconds()
+
+
+def _output_labels(expr: Any) -> set[str] | None:
+    """Labels the result can carry when the expression fixes them (aggregation `by`); None = unknown."""
+    expr = _unwrap(expr)
+    if isinstance(expr, pp.AggregateExpr):
+        mod = expr.modifier
+        if mod is not None and "By" in str(mod.type):
+            return set(mod.labels)
+        if mod is None:
+            return set()
+        return None
+    if isinstance(expr, pp.BinaryExpr):
+        left = _output_labels(expr.lhs) if _number(expr.lhs) is None else set()
+        if expr.modifier is not None and expr.modifier.group_labels and left is not None:
+            left = left | set(expr.modifier.group_labels)
+        return left
+    return None
+
+
+def _check_alert(src: RuleGroupSource, gname: str, rule: LineDict, ctx: _Context) -> list[Problem]:
+    name = str(rule.get("alert"))
+    line = line_of(rule)
+    out: list[Problem] = []
+
+    def problem(check: str, message: str, severity: str = "error", at: Any = None) -> None:
+        out.append(
+            Problem(src.file, line_of(at, line) if at is not None else line, gname, name, check, message, severity)
+        )
+
+    labels = rule.get("labels") or {}
+    annotations = rule.get("annotations") or {}
+    severity = labels.get("severity") if isinstance(labels, dict) else None
+    if severity is None:
+        problem("required-label", f"label 'severity' is missing; set one of {', '.join(SEVERITIES)}")
+    elif severity not in SEVERITIES:
+        problem("required-label", f"severity {severity!r} is not one of {', '.join(SEVERITIES)}", at=labels)
+    for key in REQUIRED_ANNOTATIONS:
+        if not str((annotations or {}).get(key) or "").strip():
+            problem("required-annotation", f"annotation '{key}' is missing or empty")
+    url = str((annotations or {}).get("runbook_url") or "")
+    if url:
+        match = _RUNBOOK.search(url)
+        if not match or match.group("name") != name:
+            problem(
+                "runbook", f"runbook_url should end in /docs/runbooks/{name}.md, got {url!r}", "warning", at=annotations
+            )
+        elif ctx.runbooks is not None and name not in ctx.runbooks:
+            problem(
+                "runbook",
+                f"runbook docs/runbooks/{name}.md does not exist; write it (meaning, check, fix)",
+                at=annotations,
+            )
+    if severity == "page" and not _positive_duration(rule.get("for")):
+        problem("for-on-page", "paging alert has no 'for:'; one bad evaluation would page (add e.g. for: 5m)")
+    for key, value in labels.items() if isinstance(labels, dict) else []:
+        if "$value" in str(value) or ".Value" in str(value):
+            problem(
+                "label-cardinality",
+                f"label {key!r} uses $value: every new value makes a new alert; move it to an annotation",
+                at=labels,
+            )
+    return out
+
+
+def _positive_duration(value: Any) -> bool:
+    return bool(value) and bool(re.search(r"[1-9]", str(value)))
+
+
+@dataclass(frozen=True)
+class _Context:
+    scrape_interval: float
+    runbooks: set[str] | None
+
+
+def _check_rule(src: RuleGroupSource, gname: str, rule: Any, ctx: _Context) -> list[Problem]:
+    if not isinstance(rule, LineDict):
+        return [Problem(src.file, line_of(src.group), gname, "", "promql", "each rule must be a mapping")]
+    name = str(rule.get("alert") or rule.get("record") or "")
+    line = line_of(rule)
+    out: list[Problem] = []
+    for key in rule.get("labels") or {}:
+        if not _LABEL_NAME.match(str(key)) or str(key).startswith("__"):
+            out.append(
+                Problem(
+                    src.file,
+                    line_of(rule.get("labels"), line),
+                    gname,
+                    name,
+                    "label-name",
+                    f"label name {key!r} is invalid (letters, digits, '_'; not starting with '__')",
+                )
+            )
+    try:
+        expr = pp.parse(str(rule.get("expr", "")))
+    except (ValueError, RuntimeError) as e:
+        return [*out, Problem(src.file, line, gname, name, "promql", f"expression does not parse: {e}")]
+    for fn, seconds in _range_windows(expr):
+        if seconds < 4 * ctx.scrape_interval:
+            out.append(
+                Problem(
+                    src.file,
+                    line,
+                    gname,
+                    name,
+                    "rate-window",
+                    f"{fn}() over {seconds:g}s is less than 4 scrape intervals "
+                    f"({4 * ctx.scrape_interval:g}s): results are noisy or empty",
+                )
+            )
+    for reason in _never_fires(expr):
+        out.append(Problem(src.file, line, gname, name, "never-fires", f"can never fire: {reason}"))
+    if "alert" in rule:
+        out += _check_alert(src, gname, rule, ctx)
+        risky = (_output_labels(expr) or set()) & HIGH_CARDINALITY_LABELS
+        for label in sorted(risky):
+            out.append(
+                Problem(
+                    src.file,
+                    line,
+                    gname,
+                    name,
+                    "label-cardinality",
+                    f"alert identity includes high-cardinality label {label!r}; aggregate it away",
+                    "warning",
+                )
+            )
+    return out
+
+
+def lint_rule_files(
+    files: dict[str, str], *, scrape_interval: float = 30.0, runbooks: set[str] | None = None
+) -> list[Problem]:
+    """Problems in rule files (name → text); `runbooks` = names of docs/runbooks/*.md, None = do not check."""
+    ctx = _Context(scrape_interval, runbooks)
+    problems: list[Problem] = []
+    seen_alerts: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+    for name, text in sorted(files.items()):
+        try:
+            sources = rule_groups(name, text)
+        except CheckError as e:
+            problems.append(Problem(name, _line_in(str(e)), "", "", "promql", str(e).split(": ", 1)[-1]))
+            continue
+        seen_groups: set[str] = set()
+        for src in sources:
+            gname = str(src.group.get("name") or "")
+            if gname in seen_groups:
+                problems.append(
+                    Problem(
+                        name,
+                        line_of(src.group),
+                        gname,
+                        "",
+                        "duplicate",
+                        f"group {gname!r} is defined twice in this file",
+                    )
+                )
+            seen_groups.add(gname)
+            for rule in src.group.get("rules") or []:
+                problems += _check_rule(src, gname, rule, ctx)
+                if isinstance(rule, dict) and "alert" in rule:
+                    labels = rule.get("labels") or {}
+                    key = (str(rule["alert"]), tuple(sorted((str(k), str(v)) for k, v in labels.items())))
+                    where = f"{name}:{line_of(rule)}"
+                    if key in seen_alerts:
+                        problems.append(
+                            Problem(
+                                name,
+                                line_of(rule),
+                                gname,
+                                key[0],
+                                "duplicate",
+                                f"alert with the same name and labels already at {seen_alerts[key]}",
+                            )
+                        )
+                    else:
+                        seen_alerts[key] = where
+    return problems
+
+
+def _line_in(message: str) -> int:
+    match = re.match(r"^[^:]+:(\d+):", message)
+    return int(match.group(1)) if match else 1
