@@ -115,13 +115,20 @@ class KubernetesCluster:
     """ClusterClient over the official client's DynamicClient."""
 
     def __init__(self, api_client: Any, server: str, request_timeout: float = 30.0) -> None:
-        from kubernetes.dynamic import DynamicClient
-
         self._api = api_client
         self._server = server
         self._timeout = request_timeout
-        self._dyn = self._call("discover", "API groups", lambda: DynamicClient(api_client))
+        self._dyn_client: Any = None
         self._resources: dict[tuple[str, str], Any] = {}
+
+    @property
+    def _dyn(self) -> Any:
+        """The DynamicClient, created on first use: its discovery is the first request to the server."""
+        from kubernetes.dynamic import DynamicClient
+
+        if self._dyn_client is None:
+            self._dyn_client = self._call("discover", "API groups", lambda: DynamicClient(self._api))
+        return self._dyn_client
 
     def _call(self, verb: str, target: str, fn: Callable[[], T]) -> T:
         try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from observability.apply.cluster.client import ClusterClient
 from observability.apply.cluster.ops import (
@@ -24,6 +24,7 @@ from observability.apply.cluster.ops import (
     compute_plan,
     destroy_objects,
     generated_values,
+    orphaned_claims,
     select_destroy,
 )
 from observability.apply.cluster.plan import Change, Plan
@@ -57,17 +58,25 @@ class Session:
 
 
 def _open(
-    spec: Path, alerts: Path, dashboards: Path, kubeconfig: Path | None, context: str | None, in_cluster: bool
+    spec: Path,
+    alerts: Path,
+    dashboards: Path,
+    kubeconfig: Path | None,
+    context: str | None,
+    in_cluster: bool,
+    to_stderr: bool = False,
 ) -> tuple[Session, dict[str, dict[str, str]]]:
     stack = read_spec(spec)
     sources = read_sources(alerts, dashboards)
     client, info = connect(str(kubeconfig) if kubeconfig else None, context, in_cluster)
-    typer.echo(f"cluster: {info.describe()}")
+    typer.echo(f"cluster: {info.describe()}", err=to_stderr)
     git_version = client.server_version()
     version = check_server_version(git_version)
     rendered = render_stack(stack, sources, kube_version=str(version))
     target = build_target(stack, rendered)
-    typer.echo(f"server: Kubernetes {git_version}; instance {target.instance} in namespace {target.namespace}")
+    typer.echo(
+        f"server: Kubernetes {git_version}; instance {target.instance} in namespace {target.namespace}", err=to_stderr
+    )
     return Session(client, target), generated_values(stack)
 
 
@@ -98,6 +107,14 @@ def _echo_change(change: Change, *, show_unchanged: bool = False) -> None:
             typer.echo(f"          {line}")
 
 
+def _echo_kept_claims(session: Session) -> None:
+    for ref in orphaned_claims(session.client, session.target):
+        typer.echo(
+            f"  ! kept      {ref}  (no longer rendered but holds data; `obs destroy --delete-data` or "
+            "`kubectl delete pvc` removes it)"
+        )
+
+
 def _parse_timeout(text: str) -> float:
     if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
         return float(text)
@@ -124,6 +141,8 @@ def plan(
     result: Plan = compute_plan(session.client, session.target, prune=prune, force=force_conflicts)
     for change in result.changes:
         _echo_change(change)
+    if prune:
+        _echo_kept_claims(session)
     typer.echo(f"plan: {result.summary()}")
     if exit_code and result.has_changes:
         raise typer.Exit(2)
@@ -149,6 +168,8 @@ def apply(
     changes = apply_target(
         session.client, session.target, values, force=force_conflicts, prune=prune, on_change=_echo_change
     )
+    if prune:
+        _echo_kept_claims(session)
     counts = {a: sum(1 for c in changes if c.action == a) for a in ("create", "change", "unchanged", "prune")}
     if counts["create"] + counts["change"] + counts["prune"] == 0:
         typer.echo(f"no changes: {counts['unchanged']} objects unchanged")
@@ -170,7 +191,6 @@ def _wait(session: Session, timeout: float) -> None:
     console = Console(stderr=True)
     with Progress(
         TextColumn("{task.description:<24}"),
-        BarColumn(),
         TextColumn("{task.completed}/{task.total} ready"),
         TimeElapsedColumn(),
         TextColumn("{task.fields[why]}"),
@@ -179,7 +199,8 @@ def _wait(session: Session, timeout: float) -> None:
         tasks = {c: progress.add_task(c, total=None, why="") for c in components}
 
         def update(health: ComponentHealth) -> None:
-            why = "ready" if health.healthy else health.why_not_ready()[:80]
+            reasons = [r for w in health.workloads for r in w.reasons]
+            why = "ready" if health.healthy else (reasons[0] if reasons else "waiting")
             progress.update(tasks[health.component], total=health.desired, completed=health.ready, why=why)
 
         result = wait_until_ready(probe, components, timeout, on_update=update)
@@ -202,7 +223,7 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
 ) -> None:
     """Per component: ready/desired replicas, version, endpoints, recent warning events; exit 1 if unhealthy."""
-    session, _ = _open(spec, alerts, dashboards, kubeconfig, context, in_cluster)
+    session, _ = _open(spec, alerts, dashboards, kubeconfig, context, in_cluster, to_stderr=as_json)
     _preflight(session, "status")
     target = session.target
     missing = [str(i.ref) for i in (*target.items, *target.generated) if session.client.get(i.ref) is None]

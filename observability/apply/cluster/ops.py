@@ -7,6 +7,7 @@ to show it; nothing here prints.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -82,6 +83,29 @@ def find_prunable(client: ClusterClient, target: Target) -> list[dict[str, Any]]
     rendered = {i.ref for i in target.items}
     keep = {g.ref for g in target.generated}
     return select_prunable(live, rendered, keep, target.instance)
+
+
+def orphaned_claims(client: ClusterClient, target: Target) -> list[ObjectRef]:
+    """Our volume claims that nothing renders any more: prune keeps them (data), so the user is told.
+
+    Claims a rendered StatefulSet made from its volumeClaimTemplates (`<template>-<statefulset>-<ordinal>`)
+    are still in use.
+    """
+    rendered = {i.ref for i in target.items}
+    in_use = [
+        re.compile(re.escape(f"{(t.get('metadata') or {}).get('name')}-{i.ref.name}-") + r"[0-9]+$")
+        for i in target.items
+        if i.obj["kind"] == "StatefulSet"
+        for t in (i.obj.get("spec") or {}).get("volumeClaimTemplates") or []
+    ]
+    claims = client.list("v1", "PersistentVolumeClaim", namespace=target.namespace, label_selector=target.selector)
+    return sorted(
+        ref_of(c)
+        for c in claims
+        if ref_of(c) not in rendered
+        and is_ours(c, target.instance)
+        and not any(p.match(ref_of(c).name) for p in in_use)
+    )
 
 
 def compute_plan(client: ClusterClient, target: Target, *, prune: bool, force: bool = False) -> Plan:

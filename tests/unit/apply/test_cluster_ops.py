@@ -142,3 +142,14 @@ def test_objects_applied_by_our_field_manager_count_as_ours(labels: dict) -> Non
     kube.put(o, manager=FIELD_MANAGER)
     t = target({"c": [obj("ConfigMap", "c")]})
     assert [x["metadata"]["name"] for x in select_destroy(kube, t, delete_data=True).delete] == ["c"]
+
+
+def test_orphaned_claims_exclude_those_of_rendered_statefulsets() -> None:
+    from observability.apply.cluster.ops import orphaned_claims
+
+    kube = FakeKubernetes()
+    sts = obj("StatefulSet", "kafka", api="apps/v1", spec={"volumeClaimTemplates": [{"metadata": {"name": "data"}}]})
+    for name in ("data-kafka-0", "data-kafka-12", "data-kafka-x", "grafana", "data-es-0"):
+        kube.put(obj("PersistentVolumeClaim", name), manager="kube-controller-manager", operation="Update")
+    t = target({"kafka": [sts], "prom": [obj("PersistentVolumeClaim", "grafana")]})
+    assert [r.name for r in orphaned_claims(kube, t)] == ["data-es-0", "data-kafka-x"]
