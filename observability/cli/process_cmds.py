@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -84,6 +85,8 @@ def process(
         sys.stdout.flush()
         typer.echo(f"{counts[0]} documents, {counts[1]} dead-lettered, {counts[2]} dropped", err=True)
         return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("elastic_transport").setLevel(logging.WARNING)  # one INFO line per _bulk is too loud
     path = config or Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_PATH))
     settings = _read_config(path)
     from observability.apply.elasticsearch import connect_elasticsearch, ensure_log_templates

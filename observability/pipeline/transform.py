@@ -8,11 +8,12 @@ event dead-letters that event with reason `internal_error` instead of stopping t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from observability.pipeline.enrich import EnrichSettings, compile_drop_rules, decode_event, drop_reason, enrich
 from observability.pipeline.enrich import index_name as _index_name
-from observability.pipeline.parse import parse_message
+from observability.pipeline.parse import iso_utc, parse_message
 from observability.pipeline.redact import Redactor
 from observability.pipeline.sink import Position, SinkItem, document_id
 from observability.spec.processor import ProcessorConfig
@@ -44,13 +45,16 @@ class Transformer:
     def from_config(cls, config: ProcessorConfig) -> Transformer:
         return cls(settings_from_config(config), config.kafka.max_message_bytes)
 
-    def __call__(self, raw: bytes | None, position: Position) -> Outcome:
+    def __call__(self, raw: bytes | None, position: Position, received_ms: int | None = None) -> Outcome:
+        """`received_ms`: the Kafka message timestamp, used when neither the line nor Filebeat gave a time."""
         try:
             event, reason, detail = decode_event(raw, self.max_bytes)
             if event is None:
                 return Outcome(DEAD, reason=reason or "invalid_json", detail=detail)
             parsed = parse_message(event["message"])
             doc = enrich(event, parsed, self.settings)
+            if not doc["@timestamp"] and received_ms and received_ms > 0:
+                doc["@timestamp"] = iso_utc(datetime.fromtimestamp(received_ms / 1000, tz=UTC))
             fmt = parsed.get("format", "plain")
             if self.settings.drop:
                 rule = drop_reason(doc, self.settings.drop)
