@@ -1,0 +1,107 @@
+"""CLI layer: `obs demo` — run the whole pipeline locally with a live summary, or `--smoke` it headless.
+
+Live mode prints the start-up progress, then a summary refreshed every two seconds until Ctrl-C; smoke mode
+polls the three checks (logs searchable, alerts delivered, dashboards have data) and exits 0 when all pass
+within the time limit, else 1 naming the first failing step. Either way every process started is stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from observability.cli import app
+from observability.cli.io import read_sources
+from observability.demo.run import Demo, DemoOptions
+from observability.demo.summary import summary_rows, summary_table
+from observability.demo.supervisor import install_signal_handlers
+from observability.demo.traffic import TrafficPlan
+from observability.errors import ObservabilityError
+
+REPO = Path(__file__).resolve().parents[2]
+# Smoke mode bursts early and long so both error alerts fire within the first minute or two.
+SMOKE_TRAFFIC = TrafficPlan(rate=20.0, first_burst_after=5.0, burst_every=600.0, burst_length=540.0)
+
+
+class SmokeFailed(ObservabilityError):
+    """A smoke check did not pass in time."""
+
+
+def _source_dir(given: Path | None, name: str) -> Path:
+    # The repo's alerts/ and dashboards/ by default, wherever the command is run from.
+    return given if given is not None else (Path(name) if Path(name).is_dir() else REPO / name)
+
+
+@app.command()
+def demo(
+    smoke: Annotated[bool, typer.Option("--smoke", help="headless: exit 0 once every check passes, else 1")] = False,
+    timeout: Annotated[float, typer.Option(help="smoke: seconds allowed for every check to pass")] = 180.0,
+    workdir: Annotated[Path, typer.Option(help="where the demo keeps its store, logs and configs")] = Path(".demo"),
+    alerts: Annotated[Path | None, typer.Option(help="directory of Prometheus rule files")] = None,
+    dashboards: Annotated[Path | None, typer.Option(help="directory of dashboard definitions")] = None,
+    es_url: Annotated[
+        str | None, typer.Option(envvar="ES_URL", help="write logs to this Elasticsearch instead of the local store")
+    ] = None,
+) -> None:
+    """Run the sample service, Kafka, the processor, Prometheus and Alertmanager locally; Ctrl-C stops all."""
+    install_signal_handlers()
+    console = Console(highlight=False)
+    sources = read_sources(_source_dir(alerts, "alerts"), _source_dir(dashboards, "dashboards"))
+
+    def progress(step: str, detail: str) -> None:
+        console.print(f"[green]✓[/green] [bold]{step:<12}[/bold] {detail}")
+
+    options = DemoOptions(workdir=workdir, es_url=es_url, traffic=SMOKE_TRAFFIC if smoke else TrafficPlan())
+    run = Demo(options, sources, progress)
+    try:
+        run.start()
+        if smoke:
+            _smoke(run, console, timeout)
+        else:
+            _live(run, console)
+    except KeyboardInterrupt:
+        console.print("stopping …")
+    finally:
+        run.stop()
+        console.print(f"stopped every demo process; logs and configs are kept in {workdir}/")
+
+
+def _live(run: Demo, console: Console) -> None:
+    with Live(summary_table(run.snapshot()), console=console, refresh_per_second=1, transient=False) as live:
+        while True:
+            time.sleep(2)
+            live.update(summary_table(run.snapshot()))
+
+
+def _smoke(run: Demo, console: Console, timeout: float) -> None:
+    deadline = run.started_at + timeout
+    passed: set[str] = set()
+    while True:
+        snapshot = run.snapshot()
+        if snapshot.problems:
+            raise SmokeFailed(f"smoke: {snapshot.problems[0]}", hint=f"see the logs under {run.options.workdir}/")
+        results = run.checks()
+        for result in results:
+            if result.ok and result.name not in passed:
+                passed.add(result.name)
+                console.print(f"[green]✓[/green] {result.name} after {time.monotonic() - run.started_at:.0f}s: "
+                              f"{result.detail}")
+        failing = [r for r in results if not r.ok]
+        if not failing:
+            for label, value in summary_rows(run.snapshot()):
+                console.print(f"  {label:<16} {value}")
+            console.print(f"smoke passed in {time.monotonic() - run.started_at:.0f}s")
+            return
+        if time.monotonic() > deadline:
+            first = failing[0]
+            raise SmokeFailed(
+                f"smoke: step '{first.name}' did not pass within {timeout:.0f}s: {first.detail}"
+                + "".join(f"\n  also failing: {r.name}: {r.detail}" for r in failing[1:]),
+                hint=f"see the logs under {run.options.workdir}/ (processor/processor.log, prometheus/, ...)",
+            )
+        time.sleep(5)

@@ -1,0 +1,125 @@
+"""Demo layer (I/O): start child processes in their own process groups and stop every one of them.
+
+The demo runs several programs (the Go service, `obs process`, Prometheus, Alertmanager). Whatever ends the
+demo — Ctrl-C, SIGTERM, SIGHUP (terminal closed), an exception, a normal return — every child and its own
+children must go. So each child gets its own process group (`start_new_session`), which `stop_all()` signals
+as a whole: SIGTERM, a grace period, then SIGKILL. `stop_all()` is idempotent and also registered with
+atexit; `install_signal_handlers()` turns SIGTERM/SIGHUP into the same clean exit path as Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from observability.errors import ObservabilityError
+
+
+class DemoStopped(ObservabilityError):
+    """The demo was asked to stop by a signal (SIGTERM/SIGHUP)."""
+
+    exit_code = 130
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path | None
+    own_group: bool
+    """True when the child leads its own process group (signals go to the whole group)."""
+
+
+class Supervisor:
+    """Owns the demo's children (and other cleanups); `stop_all()` ends them in reverse start order."""
+
+    def __init__(self, grace: float = 8.0) -> None:
+        self.grace = grace
+        self.children: list[Child] = []
+        self._cleanups: list[tuple[str, Callable[[], None]]] = []
+        self._lock = threading.Lock()
+        self._stopped = False
+        atexit.register(self.stop_all)
+
+    def spawn(self, name: str, argv: Sequence[str], log_path: Path, *, env: Mapping[str, str] | None = None,
+              cwd: Path | None = None) -> Child:
+        """Start `argv` in a new session (its own process group), output appended to `log_path`."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=dict(env) if env is not None else None, cwd=cwd, start_new_session=True,
+            )
+        return self.adopt(name, process, log_path)
+
+    def adopt(self, name: str, process: subprocess.Popen[bytes], log_path: Path | None = None) -> Child:
+        """Take over a child started elsewhere (e.g. by observability.local) so it is stopped with the rest."""
+        try:
+            own_group = os.getpgid(process.pid) == process.pid
+        except ProcessLookupError:
+            own_group = False
+        child = Child(name, process, log_path, own_group)
+        with self._lock:
+            self.children.append(child)
+        return child
+
+    def on_stop(self, name: str, cleanup: Callable[[], None]) -> None:
+        """Run `cleanup` during stop_all (threads, servers), in reverse registration order with the children."""
+        with self._lock:
+            self._cleanups.append((name, cleanup))
+
+    def exited(self) -> list[Child]:
+        """Children that are no longer running (the demo reports them instead of pretending all is well)."""
+        return [c for c in self.children if c.process.poll() is not None]
+
+    def stop_all(self) -> None:
+        """Stop cleanups, then SIGTERM every child's group, wait up to `grace`, then SIGKILL what is left."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            cleanups, children = list(self._cleanups), list(self.children)
+        for _name, cleanup in reversed(cleanups):
+            with contextlib.suppress(Exception):
+                cleanup()
+        for child in reversed(children):
+            _signal(child, signal.SIGTERM)
+        deadline = time.monotonic() + self.grace
+        for child in children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        for child in children:
+            if child.process.poll() is None:
+                _signal(child, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.process.wait(timeout=5)
+
+
+def _signal(child: Child, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        # Only while the leader is unreaped: after that its pid (= the group id) may belong to someone else.
+        if child.process.poll() is not None:
+            return
+        if child.own_group:
+            os.killpg(child.process.pid, sig)
+        else:
+            child.process.send_signal(sig)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM and SIGHUP end the demo like Ctrl-C does: unwind, run `finally`/atexit, stop every child."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise DemoStopped(f"stopped by {signal.Signals(signum).name}")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
