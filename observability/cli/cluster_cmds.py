@@ -189,19 +189,14 @@ def _wait(session: Session, timeout: float) -> None:
         return
     probe = HealthProbe(session.client, session.target)
     console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description:<24}"),
-        TextColumn("{task.completed}/{task.total} ready"),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[why]}"),
-        console=console,
-    ) as progress:
-        tasks = {c: progress.add_task(c, total=None, why="") for c in components}
+    with Progress(TimeElapsedColumn(), TextColumn("{task.description}"), console=console) as progress:
+        tasks = {c: progress.add_task(f"{c:<22} waiting", total=None) for c in components}
 
         def update(health: ComponentHealth) -> None:
             reasons = [r for w in health.workloads for r in w.reasons]
             why = "ready" if health.healthy else (reasons[0] if reasons else "waiting")
-            progress.update(tasks[health.component], total=health.desired, completed=health.ready, why=why)
+            line = f"{health.component:<22} {health.ready}/{health.desired} ready  {why}"
+            progress.update(tasks[health.component], description=line[:100])
 
         result = wait_until_ready(probe, components, timeout, on_update=update)
     if result.not_ready:
