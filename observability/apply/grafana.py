@@ -291,11 +291,16 @@ def fetch_dashboard(grafana: Grafana, uid: str) -> dict[str, Any]:
     return dict(found.get("dashboard") or {})
 
 
-DATASOURCE_UIDS = {
-    "prometheus": "obs-prometheus",
-    "elasticsearch": "obs-elasticsearch",
-    "alertmanager": "obs-alertmanager",
-}
+# The same uids as the provisioning files (render/grafana.py), so a provisioned Grafana is recognised
+DATASOURCE_UIDS = {"prometheus": "prometheus", "elasticsearch": "elasticsearch-logs", "alertmanager": "alertmanager"}
+
+
+def log_index_pattern(stack: Stack) -> str:
+    """The indices/data streams the processor writes to, as a wildcard pattern."""
+    processor = stack.logging.processor
+    if processor.index:
+        return re.sub(r"\{[^}]*\}", "*", processor.index)
+    return f"logs-{processor.data_stream_dataset}-*"
 
 
 def grafana_datasources(stack: Stack, elasticsearch_password: str | None = None) -> list[dict[str, Any]]:

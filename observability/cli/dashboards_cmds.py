@@ -16,6 +16,7 @@ from observability.apply.grafana import (
     diff_dashboard,
     fetch_dashboard,
     grafana_datasources,
+    log_index_pattern,
     sync_dashboards,
     sync_datasources,
 )
@@ -110,12 +111,13 @@ def sync(
         raise CheckError("dashboards do not lint; run `obs dashboards lint`:\n  " + "\n  ".join(map(str, problems)))
     grafana = _grafana(url, token, user, password)
     report = SyncReport()
-    if spec is not None and not dry_run:
-        sync_datasources(grafana, grafana_datasources(read_spec(spec), es_password), report)
+    stack = read_spec(spec) if spec is not None else None
+    if stack is not None and not dry_run:
+        sync_datasources(grafana, grafana_datasources(stack, es_password), report)
     sync_dashboards(grafana, compiled, report, prune=prune, force=force, dry_run=dry_run)
     if kibana_url and not dry_run:
         target = KibanaTarget(url=kibana_url, username=kibana_user, password=kibana_password)
-        for action, what in sync_kibana(target):
+        for action, what in sync_kibana(target, log_index_pattern(stack) if stack else "logs-*"):
             report.add(action, f"kibana {what}")
     for action, what, detail in report.actions:
         if action != "unchanged":

@@ -137,13 +137,13 @@ def test_datasources_are_created_once_and_provisioned_ones_left_alone(fake: Fake
     report = SyncReport()
     sync_datasources(client(fake), wanted, report)
     assert report.count("created") == 3
-    assert fake.datasources["obs-elasticsearch"]["secureJsonFields"] == {"basicAuthPassword": True}
+    assert fake.datasources["elasticsearch-logs"]["secureJsonFields"] == {"basicAuthPassword": True}
     assert "pw" not in str(fake.datasources)
     fake.requests.clear()
     again = SyncReport()
     sync_datasources(client(fake), wanted, again)
     assert fake.writes() == [] and again.count("unchanged") == 3
-    fake.datasources["obs-prometheus"].update(readOnly=True, url="http://elsewhere:9090")
+    fake.datasources["prometheus"].update(readOnly=True, url="http://elsewhere:9090")
     third = SyncReport()
     sync_datasources(client(fake), wanted, third)
     assert fake.writes() == [] and "provisioned" in third.actions[0][2]
