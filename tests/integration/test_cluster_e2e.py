@@ -30,7 +30,8 @@ from observability.render import render_stack
 from observability.render.kube import KubeVersion, api_version
 from observability.render.names import generated_secrets
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+# Generous: under CI the first test also pays for a cold `kapi build` (about 4 minutes on 2 cores).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="session")
