@@ -27,6 +27,7 @@ def _register() -> None:
     from observability.cli import cluster_cmds  # noqa: F401
     from observability.cli import dashboards_cmds  # noqa: F401
     from observability.cli import demo_cmds  # noqa: F401
+    from observability.cli import alerts_cmds  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -87,3 +87,8 @@ def promtool_test_rules(test_files: list[Path], timeout: float = 120.0) -> ToolR
 
 def alertmanager_binary_version() -> tuple[int, int]:
     return tool_version(find_binary(*ALERTMANAGER_BINARIES))
+
+
+def alertmanager_local_config(config_text: str) -> str:
+    """The config as the locally installed Alertmanager accepts it (local/compat.py; reads url files)."""
+    return compat_alertmanager_config(config_text, alertmanager_binary_version(), inline=True)[0]

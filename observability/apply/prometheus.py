@@ -1,0 +1,276 @@
+"""I/O layer: push rule files to a running Prometheus and read back what it loaded.
+
+`obs alerts sync` compares the rendered files with what the target holds, shows a unified diff, writes only
+when something changed and then asks the server to reload — running it twice changes nothing the second
+time. Two targets:
+- local: files in a directory + POST /-/reload (a Prometheus started by observability.local, or your own);
+- cluster: the `<stack>-prometheus-rules` ConfigMap (see render/manifests/prometheus.py) through the narrow
+  `ConfigStore` interface (the real one wraps the kubernetes client; tests inject a double), then a reload
+  through the API server's service proxy.
+`verify_prometheus` uses prometheus-api-client: connection, every rule group healthy, firing alerts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import requests
+
+from observability.errors import RemoteError
+
+
+@dataclass(frozen=True)
+class FileChange:
+    name: str
+    action: str
+    """create, update or delete."""
+    diff: str
+
+
+@dataclass
+class SyncResult:
+    target: str
+    changes: list[FileChange] = field(default_factory=list)
+    reloaded: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+def diff_files(current: dict[str, str], wanted: dict[str, str], label: str) -> list[FileChange]:
+    """Per-file unified diffs from `current` to `wanted` (name → text); unchanged files are left out."""
+    changes = []
+    for name in sorted(set(current) | set(wanted)):
+        old, new = current.get(name), wanted.get(name)
+        if old == new:
+            continue
+        action = "create" if old is None else "delete" if new is None else "update"
+        diff = "".join(
+            difflib.unified_diff(
+                (old or "").splitlines(keepends=True),
+                (new or "").splitlines(keepends=True),
+                fromfile=f"{label}/{name}" if old is not None else "/dev/null",
+                tofile=f"{label}/{name}" if new is not None else "/dev/null",
+            )
+        )
+        changes.append(FileChange(name, action, diff))
+    return changes
+
+
+def post_reload(url: str, what: str, session: requests.Session | None = None) -> None:
+    """POST <url>/-/reload; RemoteError with the server's reason (e.g. a config error) on failure."""
+    http = session or requests.Session()
+    try:
+        response = http.post(f"{url.rstrip('/')}/-/reload", timeout=30)
+    except requests.RequestException as e:
+        raise RemoteError(f"{what} at {url} is unreachable: {e}", hint="check the URL and that it runs") from None
+    if response.status_code == 403:
+        raise RemoteError(
+            f"{what} at {url} refused /-/reload",
+            status=403,
+            hint="start it with --web.enable-lifecycle (obs-rendered manifests do)",
+        )
+    if response.status_code != 200:
+        raise RemoteError(
+            f"{what} at {url} failed to reload: {response.text.strip()[:500]}",
+            status=response.status_code,
+            hint=f"the previous configuration of {what} stays active",
+        )
+
+
+def read_dir(directory: Path, suffixes: tuple[str, ...]) -> dict[str, str]:
+    if not directory.is_dir():
+        return {}
+    return {
+        p.name: p.read_text(encoding="utf-8")
+        for p in sorted(directory.iterdir())
+        if p.is_file() and p.suffix in suffixes
+    }
+
+
+def sync_rules_local(
+    rule_files: dict[str, str], rules_dir: Path, prometheus_url: str | None, *, dry_run: bool = False
+) -> SyncResult:
+    """Make rules_dir hold exactly `rule_files` (flat names), then reload Prometheus if anything changed."""
+    result = SyncResult(target=str(rules_dir))
+    result.changes = diff_files(read_dir(rules_dir, (".yaml", ".yml")), rule_files, str(rules_dir))
+    if dry_run or not result.changes:
+        return result
+    rules_dir.mkdir(parents=True, exist_ok=True)
+    for change in result.changes:
+        path = rules_dir / change.name
+        if change.action == "delete":
+            path.unlink()
+        else:
+            path.write_text(rule_files[change.name], encoding="utf-8")
+    if prometheus_url:
+        post_reload(prometheus_url, "Prometheus")
+        result.reloaded = True
+    return result
+
+
+class ConfigStore(Protocol):
+    """The Kubernetes calls `obs alerts sync` needs; each raises ClusterError on failure."""
+
+    def read_config_map(self, namespace: str, name: str) -> dict[str, str] | None: ...
+
+    def write_config_map(self, namespace: str, name: str, data: dict[str, str]) -> None: ...
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        """Decoded string data, None when the Secret does not exist."""
+        ...
+
+    def write_secret(self, namespace: str, name: str, data: dict[str, str]) -> None: ...
+
+    def reload(self, namespace: str, service: str, port: int) -> None:
+        """POST /-/reload to a Service through the API server's service proxy."""
+        ...
+
+
+@dataclass(frozen=True)
+class ClusterTarget:
+    namespace: str
+    rules_config_map: str
+    prometheus_service: str
+    prometheus_port: int
+
+
+def sync_rules_cluster(
+    rule_files: dict[str, str], store: ConfigStore, target: ClusterTarget, *, dry_run: bool = False
+) -> SyncResult:
+    """Replace the rules ConfigMap's data when it differs, then reload Prometheus.
+
+    The kubelet refreshes mounted ConfigMaps within about a minute; the reload is sent right away and
+    `obs alerts verify` (or a second sync, which is a no-op) confirms the new rules once they are mounted.
+    """
+    label = f"configmap/{target.namespace}/{target.rules_config_map}"
+    result = SyncResult(target=label)
+    current = store.read_config_map(target.namespace, target.rules_config_map)
+    if current is None:
+        raise RemoteError(f"{label} does not exist", hint="run `obs apply` first; sync only updates a running stack")
+    result.changes = diff_files(current, rule_files, label)
+    if dry_run or not result.changes:
+        return result
+    store.write_config_map(target.namespace, target.rules_config_map, rule_files)
+    store.reload(target.namespace, target.prometheus_service, target.prometheus_port)
+    result.reloaded = True
+    return result
+
+
+@dataclass(frozen=True)
+class RuleHealth:
+    group: str
+    name: str
+    health: str
+    error: str
+
+
+@dataclass(frozen=True)
+class PrometheusReport:
+    url: str
+    rules: list[RuleHealth]
+    firing: list[dict[str, str]]
+    """Label sets of the alerts firing now."""
+
+    @property
+    def unhealthy(self) -> list[RuleHealth]:
+        """Rules that failed to evaluate or are missing ("unknown" = loaded, not evaluated yet, is fine)."""
+        return [r for r in self.rules if r.health not in ("ok", "unknown") or r.error]
+
+    @property
+    def not_evaluated(self) -> int:
+        return sum(1 for r in self.rules if r.health == "unknown")
+
+
+def verify_prometheus(url: str, *, expected_groups: set[str] | None = None) -> PrometheusReport:
+    """Rules loaded and healthy, and the firing alerts, read through prometheus-api-client."""
+    from prometheus_api_client import PrometheusConnect  # heavy import (pandas), only when verifying
+
+    prom = PrometheusConnect(url=url, disable_ssl=True)
+    if not prom.check_prometheus_connection():
+        raise RemoteError(f"Prometheus at {url} is unreachable", hint="check --prometheus-url / port-forward")
+    # prometheus-api-client has no rules call; its session reaches the same server with the same settings.
+    response = prom._session.get(f"{url.rstrip('/')}/api/v1/rules", timeout=30)
+    if response.status_code != 200:
+        raise RemoteError(
+            f"Prometheus at {url}: /api/v1/rules answered {response.status_code}", status=response.status_code
+        )
+    groups: list[dict[str, Any]] = response.json()["data"]["groups"]
+    rules = [
+        RuleHealth(g["name"], r.get("name", ""), r.get("health", "unknown"), r.get("lastError", ""))
+        for g in groups
+        for r in g.get("rules", [])
+    ]
+    if expected_groups is not None:
+        loaded = {g["name"] for g in groups}
+        rules += [RuleHealth(name, "", "missing", "group not loaded") for name in sorted(expected_groups - loaded)]
+    firing = [dict(s["metric"]) for s in prom.custom_query('ALERTS{alertstate="firing"}')]
+    return PrometheusReport(url, rules, firing)
+
+
+class KubernetesConfigStore:
+    """ConfigStore over the official kubernetes client (kubeconfig or in-cluster config)."""
+
+    def __init__(self, context: str | None = None) -> None:
+        from kubernetes import client, config
+
+        try:
+            config.load_kube_config(context=context)
+        except Exception:  # no kubeconfig: fall back to the pod's service account
+            config.load_incluster_config()
+        self._core = client.CoreV1Api()
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        from observability.errors import ClusterError
+
+        try:
+            return fn(*args, **kwargs)
+        except ApiException as e:
+            if e.status == 404 and what.startswith("read"):
+                return None
+            raise ClusterError(
+                f"{what}: {e.status} {e.reason}",
+                status=e.status,
+                hint="check your kubeconfig context and RBAC (get/update configmaps, secrets, services/proxy)",
+            ) from None
+
+    def read_config_map(self, namespace: str, name: str) -> dict[str, str] | None:
+        obj = self._call(f"read configmap {namespace}/{name}", self._core.read_namespaced_config_map, name, namespace)
+        return None if obj is None else dict(obj.data or {})
+
+    def write_config_map(self, namespace: str, name: str, data: dict[str, str]) -> None:
+        obj = self._core.read_namespaced_config_map(name, namespace)
+        obj.data = data
+        self._call(
+            f"update configmap {namespace}/{name}", self._core.replace_namespaced_config_map, name, namespace, obj
+        )
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        import base64
+
+        obj = self._call(f"read secret {namespace}/{name}", self._core.read_namespaced_secret, name, namespace)
+        if obj is None:
+            return None
+        return {k: base64.b64decode(v).decode("utf-8") for k, v in (obj.data or {}).items()}
+
+    def write_secret(self, namespace: str, name: str, data: dict[str, str]) -> None:
+        import base64
+
+        obj = self._core.read_namespaced_secret(name, namespace)
+        obj.data = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        self._call(f"update secret {namespace}/{name}", self._core.replace_namespaced_secret, name, namespace, obj)
+
+    def reload(self, namespace: str, service: str, port: int) -> None:
+        self._call(
+            f"reload {namespace}/{service}",
+            self._core.connect_post_namespaced_service_proxy_with_path,
+            f"{service}:{port}",
+            namespace,
+            "-/reload",
+        )
