@@ -83,6 +83,8 @@ def generated_secrets(stack: Stack) -> list[GeneratedSecret]:
     es = stack.logging.elasticsearch
     if stack.logging.enabled and es.enabled and es.mode == "managed":
         out.append(elasticsearch_credentials(stack))
+        if stack.logging.kibana.enabled:
+            out.append(kibana_system_credentials(stack))
     grafana = stack.metrics.grafana
     if stack.metrics.enabled and grafana.enabled and grafana.mode == "managed":
         out.append(grafana_admin(stack))
@@ -124,3 +126,111 @@ def grafana_url(stack: Stack) -> str:
 def alertmanager_secret_path(ref: SecretRef) -> str:
     """Where a receiver credential is mounted in the Alertmanager pod (alertmanager.yml uses *_file keys)."""
     return f"{ALERTMANAGER_SECRETS_DIR}/{ref.name}/{ref.key}"
+
+
+# --- additions for the manifests: cluster-scoped names, TLS material, env contract, Grafana uids -------------
+
+KAFKA_CONTROLLER_PORT = 9093
+ELASTICSEARCH_TRANSPORT_PORT = 9300
+PROCESSOR_CONFIG_PATH = "/etc/processor/processor.yaml"
+FILEBEAT_MONITORING_PORT = 5066
+FILEBEAT_EXPORTER_PORT = 9479
+NODE_EXPORTER_PORT = 9100
+KUBE_STATE_METRICS_PORT = 8080
+KUBE_STATE_METRICS_TELEMETRY_PORT = 8081
+KAFKA_EXPORTER_PORT = 9308
+ELASTICSEARCH_EXPORTER_PORT = 9114
+# Names of the container ports Prometheus' per-component jobs keep (see render/prometheus.py).
+METRICS_PORT_NAME = "metrics"
+
+# Environment variables through which credentials reach the processor and exporters (never in a file).
+ENV_ELASTICSEARCH_USERNAME = "ELASTICSEARCH_USERNAME"
+ENV_ELASTICSEARCH_PASSWORD = "ELASTICSEARCH_PASSWORD"
+ENV_KAFKA_USERNAME = "KAFKA_SASL_USERNAME"
+ENV_KAFKA_PASSWORD = "KAFKA_SASL_PASSWORD"
+
+# Grafana datasource uids: dashboards (render/dashboards.py) refer to datasources by these.
+GRAFANA_PROMETHEUS_UID = "prometheus"
+GRAFANA_ELASTICSEARCH_UID = "elasticsearch-logs"
+GRAFANA_ALERTMANAGER_UID = "alertmanager"
+
+
+def cluster_resource_name(stack: Stack, component: str) -> str:
+    """Name of a cluster-scoped object (ClusterRole/Binding): includes the namespace so stacks never collide."""
+    return f"{stack.cluster.namespace}-{stack.name}-{component}"
+
+
+def headless_service_name(stack: Stack, component: str) -> str:
+    """The governing Service of a StatefulSet: gives each pod a stable DNS name."""
+    return f"{resource_name(stack, component)}-headless"
+
+
+def pod_dns_name(stack: Stack, component: str, ordinal: int) -> str:
+    """Stable in-cluster DNS name of StatefulSet pod `ordinal`."""
+    return (
+        f"{resource_name(stack, component)}-{ordinal}.{headless_service_name(stack, component)}"
+        f".{stack.cluster.namespace}.svc"
+    )
+
+
+def credential_keys(ref: SecretRef) -> tuple[str, str]:
+    """(username key, password key) in an external service's credentials Secret.
+
+    The Secret holds a 'username' key; the password is under `ref.key`, or 'password' when the
+    reference names the username key itself.
+    """
+    return "username", ("password" if ref.key == "username" else ref.key)
+
+
+def kibana_system_credentials(stack: Stack) -> GeneratedSecret:
+    """Password of Elasticsearch's built-in kibana_system user: Kibana 8 refuses the elastic superuser."""
+    return GeneratedSecret(
+        name=resource_name(stack, "kibana-system-credentials"),
+        keys=("password",),
+        fixed=(("username", "kibana_system"),),
+    )
+
+
+@dataclass(frozen=True)
+class GeneratedCertificate:
+    """A TLS Secret `obs apply` creates once (a private CA and one certificate it signs); never rendered.
+
+    Keys: `ca.crt`, `tls.crt`, `tls.key` (PEM). The certificate carries every name in `dns_names`.
+    """
+
+    name: str
+    common_name: str
+    dns_names: tuple[str, ...]
+    valid_days: int = 3650
+
+
+def elasticsearch_transport_tls(stack: Stack) -> GeneratedCertificate:
+    """Transport-layer certificate shared by all Elasticsearch nodes (required once there is more than one).
+
+    Generated at apply time rather than by an init container because every node must trust the same
+    CA; an init container in each pod could only mint its own, mutually untrusted CA.
+    """
+    headless = headless_service_name(stack, "elasticsearch")
+    ns = stack.cluster.namespace
+    return GeneratedCertificate(
+        name=resource_name(stack, "elasticsearch-transport-tls"),
+        common_name=resource_name(stack, "elasticsearch"),
+        dns_names=(
+            f"*.{headless}.{ns}.svc",
+            f"*.{headless}.{ns}.svc.cluster.local",
+            f"{headless}.{ns}.svc",
+            f"{resource_name(stack, 'elasticsearch')}.{ns}.svc",
+        ),
+    )
+
+
+def elasticsearch_managed(stack: Stack) -> bool:
+    es = stack.logging.elasticsearch
+    return stack.logging.enabled and es.enabled and es.mode == "managed"
+
+
+def generated_certificates(stack: Stack) -> list[GeneratedCertificate]:
+    """TLS Secrets `obs apply` must create (if absent) before the workloads that mount them."""
+    if elasticsearch_managed(stack) and stack.logging.elasticsearch.replicas > 1:
+        return [elasticsearch_transport_tls(stack)]
+    return []

@@ -259,9 +259,15 @@ class Filebeat(Component):
         description="route to '<logs topic>-<namespace|app>' topics; 'none' uses the logs topic",
     )
     hints: bool = Field(default=True, description="honour co.elastic.logs/enabled annotations on pods")
-    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
+    compression: Literal["none", "gzip", "snappy", "lz4"] = Field(
+        default="lz4", description="codecs Filebeat's Kafka output documents; it has no zstd"
+    )
     required_acks: Literal[-1, 0, 1] = 1
     max_message_bytes: int = Field(default=1_000_000, ge=1024)
+    exporter_image: str = Field(
+        default="docker.io/trustpilot/beat-exporter:0.4.0",
+        description="sidecar turning Filebeat's JSON monitoring endpoint into Prometheus metrics",
+    )
 
 
 class DropRule(StrictModel):

@@ -1,0 +1,94 @@
+"""Render layer (PURE): the log processor Deployment (Kafka → parse/enrich → Elasticsearch).
+
+processor.yaml (rendered by render/processor.py) is mounted from a ConfigMap; credentials arrive as
+environment variables from Secrets, under the names render/processor.py documents.
+"""
+
+from __future__ import annotations
+
+from observability.render import names
+from observability.render import processor as proc_config
+from observability.render.kube import KubeVersion
+from observability.render.manifests import common as c
+from observability.spec import Stack
+
+COMPONENT = "processor"
+# Our own image runs as an arbitrary non-root uid; 10001 keeps clear of system and distro users.
+PROCESSOR_UID = 10001
+
+
+def _credential_env(stack: Stack) -> list[c.Obj]:
+    env: list[c.Obj] = []
+    es = stack.logging.elasticsearch
+    if es.mode == "managed":
+        creds = names.elasticsearch_credentials(stack)
+        env += [
+            c.secret_env(proc_config.ENV_ELASTICSEARCH_USERNAME, creds.name, "username"),
+            c.secret_env(proc_config.ENV_ELASTICSEARCH_PASSWORD, creds.name, "password"),
+        ]
+    elif es.external is not None and es.external.credentials_secret is not None:
+        ref = es.external.credentials_secret
+        user_key, password_key = names.credential_keys(ref)
+        env += [
+            c.secret_env(proc_config.ENV_ELASTICSEARCH_USERNAME, ref.name, user_key),
+            c.secret_env(proc_config.ENV_ELASTICSEARCH_PASSWORD, ref.name, password_key),
+        ]
+    kafka = stack.logging.kafka
+    if kafka.mode == "external" and kafka.external is not None and kafka.external.credentials_secret is not None:
+        ref = kafka.external.credentials_secret
+        user_key, password_key = names.credential_keys(ref)
+        env += [
+            c.secret_env(proc_config.ENV_KAFKA_USERNAME, ref.name, user_key),
+            c.secret_env(proc_config.ENV_KAFKA_PASSWORD, ref.name, password_key),
+        ]
+    return env
+
+
+def render_processor(stack: Stack, version: KubeVersion, files: dict[str, str]) -> list[c.Obj]:
+    proc = stack.logging.processor
+    config_text = files["processor/processor.yaml"]
+    config_dir, _, config_file = names.PROCESSOR_CONFIG_PATH.rpartition("/")
+    name = names.resource_name(stack, COMPONENT)
+    container = {
+        "name": "processor",
+        "image": proc.image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["obs", "process", "--config", names.PROCESSOR_CONFIG_PATH],
+        "env": _credential_env(stack),
+        "ports": [c.port(names.METRICS_PORT_NAME, proc.metrics_port)],
+        "resources": c.resources(proc.resources),
+        "readinessProbe": c.http_probe("/metrics", names.METRICS_PORT_NAME, initial=5, period=10),
+        "livenessProbe": c.http_probe("/metrics", names.METRICS_PORT_NAME, initial=30, period=20, failures=6),
+        "securityContext": c.container_security(),
+        "volumeMounts": [
+            {"name": "config", "mountPath": config_dir, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    spec = c.pod_spec(
+        stack,
+        COMPONENT,
+        [container],
+        c.pod_security(PROCESSOR_UID, PROCESSOR_UID),
+        volumes=[
+            {"name": "config", "configMap": {"name": name, "items": [{"key": config_file, "path": config_file}]}},
+            c.empty_dir("tmp", "64Mi"),
+        ],
+        # Enough time to flush the in-flight batch and commit offsets after SIGTERM.
+        grace=60,
+        affinity=c.spread(stack, COMPONENT),
+    )
+    return [
+        c.config_map(stack, COMPONENT, version, name, {config_file: config_text}),
+        c.service(stack, COMPONENT, version, [c.service_port(names.METRICS_PORT_NAME, proc.metrics_port)]),
+        c.deployment(
+            stack,
+            COMPONENT,
+            version,
+            proc.image,
+            proc.replicas,
+            spec,
+            annotations={"checksum/config": c.checksum(config_text)},
+        ),
+        c.pod_disruption_budget(stack, COMPONENT, version),
+    ]
