@@ -248,4 +248,4 @@ def test_exempt_panels_are_few_and_explained() -> None:
     exempt = [(d["uid"], t, p.needs) for d, panels in _definitions() for t, p in panels.items() if p.needs]
     assert all(n.reason and len(n.reason) > 20 for _, _, n in exempt)
     assert {n.component for _, _, n in exempt} <= ABSENT_HERE
-    assert len(exempt) <= 10, exempt  # of 90 panels; growing this needs a good reason
+    assert len(exempt) <= 10, exempt  # of 70 panels; growing this needs a good reason
