@@ -118,7 +118,7 @@ def _burn_alert(svc: GoService, kind: str, objective: float, severity: str) -> d
             "summary": f"{svc.namespace}/{svc.name} is burning its {labels['slo']} error budget too {speed}",
             "description": (
                 f"The share of {what} of {svc.namespace}/{svc.name} is {{{{ $value | humanizePercentage }}}} "
-                f"(objective {objective}% over {svc.slo.window}); at this rate the error budget runs out "
+                f"(objective {objective:g}% over {svc.slo.window}); at this rate the error budget runs out "
                 f"{'within days' if severity == 'page' else 'before the SLO window ends'}."
             ),
             "runbook_url": runbook_url(name),
