@@ -86,7 +86,7 @@ def _component_job(stack: Stack, component: str, port_name: str, path: str) -> J
         }
         for k, v in selector.items()
     ]
-    return {
+    job: Job = {
         "job_name": component,
         "metrics_path": path,
         "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [stack.cluster.namespace]}}],
@@ -97,6 +97,11 @@ def _component_job(stack: Stack, component: str, port_name: str, path: str) -> J
             *_pod_labels(),
         ],
     }
+    if component == "processor":
+        # log_events_total{service,namespace,level} is about the pods that *wrote* the logs: keep its
+        # namespace instead of renaming it to exported_namespace (the error-log alert groups by it).
+        job["honor_labels"] = True
+    return job
 
 
 def _service_job(svc: GoService) -> Job:
