@@ -19,13 +19,21 @@ CONFIG_DIR = "/etc/filebeat"
 DATA_DIR = "/usr/share/filebeat/data"
 CONTAINER_LOGS = "/var/log/containers"
 
-# Continuation lines of a Go panic or stack trace: indented frames, goroutine headers, function lines
-# such as `main.handler(0x1, ...)`, `created by`, signal lines, blank separators and the exit status.
-# A JSON log line starts with '{' and never matches, so structured logs stay one event per line.
+# Continuation lines of a Go panic or stack trace: indented file:line lines, goroutine headers, frames
+# such as `main.handler(0x1, ...)`, bare symbols as zap's console encoder prints them
+# (`github.com/acme/shop.(*Server).Handle`), `created by`, signal lines, blank separators and the exit
+# status. A JSON log line starts with '{' and never matches, so structured logs stay one event per line.
 GO_STACK_CONTINUATION = (
     r"^([ \t]|$|goroutine [0-9]+ \[|created by |\[signal |exit status [0-9]+$|"
-    r"[A-Za-z0-9_.*/()\[\]-]+\(.*\)$)"
+    r"[A-Za-z0-9_./*()\[\]-]+\(.*\)$|"
+    r"[A-Za-z0-9_/-]+(\.[A-Za-z0-9_/*()\[\]-]+)+$)"
 )
+# Go's regexp syntax (RE2) and Python's agree on every construct used above; tests run it with `re`.
+_REGEX_SPECIAL = re.compile(r"([.\\+*?()|\[\]{}^$])")
+
+
+def _literal(value: str) -> str:
+    return _REGEX_SPECIAL.sub(r"\\\1", value)
 
 
 def multiline() -> dict[str, Any]:
@@ -41,7 +49,7 @@ def multiline() -> dict[str, Any]:
 
 
 def _namespace_regexp(namespaces: list[str]) -> str:
-    return "^(" + "|".join(re.escape(n) for n in sorted(set(namespaces))) + ")$"
+    return "^(" + "|".join(_literal(n) for n in sorted(set(namespaces))) + ")$"
 
 
 def _container_input(stack: Stack, paths: list[str]) -> dict[str, Any]:
@@ -49,7 +57,7 @@ def _container_input(stack: Stack, paths: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "container", "paths": paths, "stream": "all"}
     if fb.exclude_namespaces:
         # Log file names are <pod>_<namespace>_<container>-<id>.log: skip excluded namespaces unread.
-        alternatives = "|".join(re.escape(n) for n in sorted(set(fb.exclude_namespaces)))
+        alternatives = "|".join(_literal(n) for n in sorted(set(fb.exclude_namespaces)))
         out["exclude_files"] = [f"^{CONTAINER_LOGS}/[^_]+_({alternatives})_"]
     out.update(multiline())
     return out
