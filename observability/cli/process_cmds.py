@@ -66,6 +66,9 @@ def process(
     ),
     output: str = typer.Option("-", "--output", "-o", help="offline mode: where documents go (- = stdout)"),
     setup_only: bool = typer.Option(False, "--setup-only", help="create the index template and ILM policy, exit"),
+    store: Path | None = typer.Option(
+        None, "--store", help="write to the embedded SQLite log store at this path instead of Elasticsearch (demo)"
+    ),
 ) -> None:
     """Consume Filebeat events from Kafka into Elasticsearch, or transform a file offline (--input)."""
     if input_ is not None:
@@ -89,6 +92,14 @@ def process(
     logging.getLogger("elastic_transport").setLevel(logging.WARNING)  # one INFO line per _bulk is too loud
     path = config or Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_PATH))
     settings = _read_config(path)
+    if store is not None:
+        from observability.pipeline.runner import run_processor
+        from observability.pipeline.store_sqlite import SqliteLogStore
+
+        sqlite_store = SqliteLogStore(store)
+        sqlite_store.setup()
+        run_processor(settings, None, sqlite_store)
+        return
     from observability.apply.elasticsearch import connect_elasticsearch, ensure_log_templates
 
     client = connect_elasticsearch(settings.elasticsearch)

@@ -268,10 +268,14 @@ def _names(partitions: list[TopicPartition]) -> str:
     return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing"
 
 
-def run_processor(config: ProcessorConfig, client: Elasticsearch) -> None:
-    """Run until SIGTERM/SIGINT: serve metrics, consume, index; drain within the grace period on stop."""
+def run_processor(config: ProcessorConfig, client: Elasticsearch | None, sink: Sink | None = None) -> None:
+    """Run until SIGTERM/SIGINT: serve metrics, consume, index; drain within the grace period on stop.
+
+    `sink` replaces the Elasticsearch sink (`obs process --store`: the local demo's embedded store)."""
     metrics = ProcessorMetrics()
-    sink = ElasticsearchSink(client, BulkSettings(batch_size=config.processing.batch_size), metrics)
+    if sink is None:
+        assert client is not None, "run_processor needs an Elasticsearch client or a sink"
+        sink = ElasticsearchSink(client, BulkSettings(batch_size=config.processing.batch_size), metrics)
     processor = Processor(config, sink, metrics)
     server = MetricsServer(metrics, config.metrics.host, config.metrics.port, processor.healthy, processor.ready)
     server.start()
