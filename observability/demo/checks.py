@@ -186,10 +186,16 @@ def resolve_variables(definition: Definition, label_values: LabelValues,
             values[var.name] = preferred.get(var.name, "")
             continue
         if var.multi or var.include_all:
-            values[var.name] = "(" + "|".join(re.escape(v) for v in found) + ")"
+            values[var.name] = "(" + "|".join(_prometheus_regex_escape(v) for v in found) + ")"
         else:
             values[var.name] = preferred[var.name] if preferred.get(var.name) in found else found[0]
     return values, problems
+
+
+def _prometheus_regex_escape(value: str) -> str:
+    """Escape a value for a regex inside a PromQL string, as Grafana's Prometheus datasource does: the
+    backslash itself must be escaped for the string literal, so '.' becomes '\\\\.' in the query text."""
+    return re.sub(r"([\\$^*{}\[\]'+?.()|])", r"\\\\\1", value)
 
 
 def check_dashboards(definitions: dict[str, Definition], query: Query, label_values: LabelValues,

@@ -90,6 +90,7 @@ class Demo:
         self.alertmanager: LocalProcess | None = None
         self.processor_metrics_url = ""
         self.processor_address = ""
+        self.node_exporter_address = ""
 
     # -- start -------------------------------------------------------------------------------------
 
@@ -121,6 +122,9 @@ class Demo:
         self.supervisor.on_stop("shipper", self.shipper.stop)
         self.progress("shipper", f"tailing {log_file} → topic {topics[0]} as pod {pod.pod} (Filebeat stand-in)")
 
+        self._send_poison_message(topics[0])
+        self._start_node_exporter(work)
+
         self.webhook = WebhookReceiver()
         self.supervisor.on_stop("webhook", self.webhook.stop)
         self._start_alertmanager(work, files.files["alertmanager/alertmanager.yml"])
@@ -138,7 +142,7 @@ class Demo:
         for name in ("logs.sqlite", "logs.sqlite-wal", "logs.sqlite-shm"):
             with contextlib.suppress(FileNotFoundError):
                 (work / name).unlink()
-        for sub in ("go-service", "processor", "prometheus", "alertmanager", "secrets"):
+        for sub in ("go-service", "processor", "node-exporter", "prometheus", "alertmanager", "secrets"):
             shutil.rmtree(work / sub, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)
 
@@ -166,6 +170,30 @@ class Demo:
         self.processor_address = f"127.0.0.1:{port}"
         self._wait_http(self.processor_metrics_url, "the processor", child.process.poll, work / "processor")
         self.progress("processor", f"obs process → {sink}; metrics on {self.processor_metrics_url}")
+
+    def _send_poison_message(self, topic: str) -> None:
+        """One message that is not a Filebeat event, so the dead-letter path shows up in the summary and on
+        the log-pipeline dashboard (in a cluster this is what a misconfigured shipper would produce)."""
+        assert self.kafka is not None
+        producer = kafka_producer(self.kafka.bootstrap_servers)
+        producer.produce(topic, value=b"demo: a message that is not a JSON Filebeat event")
+        if producer.flush(10) != 0:
+            raise ObservabilityError("could not produce to the embedded Kafka", hint="see the processor log")
+        self.progress("dead letter", f"sent one malformed message to {topic}; the processor dead-letters it")
+
+    def _start_node_exporter(self, work: Path) -> None:
+        """Debian's node-exporter for this machine (the one 'node' of the demo), if it is installed."""
+        binary = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
+        if binary is None or not self.stack.metrics.node_exporter.enabled:
+            self.progress("node exporter", "not installed; the node dashboard stays empty "
+                                           "(bash scripts/system-deps.sh installs prometheus-node-exporter)")
+            return
+        port = free_port()
+        log = work / "node-exporter" / "node-exporter.log"
+        child = self.supervisor.spawn("node-exporter", [binary, f"--web.listen-address=127.0.0.1:{port}"], log)
+        self.node_exporter_address = f"127.0.0.1:{port}"
+        self._wait_http(f"http://{self.node_exporter_address}/metrics", "node-exporter", child.process.poll, log)
+        self.progress("node exporter", f"http://{self.node_exporter_address}/metrics")
 
     def _start_alertmanager(self, work: Path, rendered: str) -> None:
         assert self.webhook is not None
@@ -201,6 +229,10 @@ class Demo:
                 ),
             },
         )
+        if self.node_exporter_address:
+            targets.pods["node-exporter"] = component_pod(
+                self.stack, "node-exporter", self.node_exporter_address, "metrics"
+            )
         rendered = files["prometheus/prometheus.yml"]
         config, skipped = localize_prometheus(rendered, targets)
         self.prometheus = start_prometheus(config, rules, work / "prometheus", alertmanager_url=self.alertmanager.url)

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,12 +39,13 @@ class Child:
 
 
 class Supervisor:
-    """Owns the demo's children (and other cleanups); `stop_all()` ends them in reverse start order."""
+    """Owns the demo's children and cleanups; `stop_all()` ends them in reverse start order, so each part
+    stops while what it talks to is still there (traffic before the service, the processor before Kafka)."""
 
     def __init__(self, grace: float = 8.0) -> None:
         self.grace = grace
         self.children: list[Child] = []
-        self._cleanups: list[tuple[str, Callable[[], None]]] = []
+        self._entries: list[Child | tuple[str, Callable[[], None]]] = []
         self._lock = threading.Lock()
         self._stopped = False
         atexit.register(self.stop_all)
@@ -70,38 +70,47 @@ class Supervisor:
         child = Child(name, process, log_path, own_group)
         with self._lock:
             self.children.append(child)
+            self._entries.append(child)
         return child
 
     def on_stop(self, name: str, cleanup: Callable[[], None]) -> None:
-        """Run `cleanup` during stop_all (threads, servers), in reverse registration order with the children."""
+        """Run `cleanup` during stop_all (threads, servers), at its place in reverse start order."""
         with self._lock:
-            self._cleanups.append((name, cleanup))
+            self._entries.append((name, cleanup))
 
     def exited(self) -> list[Child]:
         """Children that are no longer running (the demo reports them instead of pretending all is well)."""
         return [c for c in self.children if c.process.poll() is not None]
 
     def stop_all(self) -> None:
-        """Stop cleanups, then SIGTERM every child's group, wait up to `grace`, then SIGKILL what is left."""
+        """Stop everything in reverse start order: a cleanup is called, a child gets SIGTERM (its whole
+        group), `grace` seconds, then SIGKILL. Safe to call twice; a failing cleanup does not stop the rest."""
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
-            cleanups, children = list(self._cleanups), list(self.children)
-        for _name, cleanup in reversed(cleanups):
-            with contextlib.suppress(Exception):
-                cleanup()
-        for child in reversed(children):
-            _signal(child, signal.SIGTERM)
-        deadline = time.monotonic() + self.grace
-        for child in children:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        for child in children:
-            if child.process.poll() is None:
-                _signal(child, signal.SIGKILL)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.process.wait(timeout=5)
+            entries = list(self._entries)
+        for entry in reversed(entries):
+            if isinstance(entry, Child):
+                _stop_child(entry, self.grace)
+            else:
+                with contextlib.suppress(Exception):
+                    entry[1]()
+
+
+def _stop_child(child: Child, grace: float) -> None:
+    _signal(child, signal.SIGTERM)
+    try:
+        child.process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal(child, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.process.wait(timeout=5)
+    if child.own_group:
+        # The leader is gone; SIGKILL whatever it left in its group (a grandchild ignoring SIGTERM). Linux
+        # does not hand out a pid while a process group with that id has members, so this hits only them.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.process.pid, signal.SIGKILL)
 
 
 def _signal(child: Child, sig: signal.Signals) -> None:

@@ -234,6 +234,8 @@ class Shipper:
             if self.ship_once() == 0:
                 self._stop.wait(self._poll_interval)
         self._producer.flush(10)
+        # Release the client now (its broker threads and reconnect attempts end with it), not at interpreter exit.
+        self._producer = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run_guarded, name="demo-shipper", daemon=True)

@@ -121,7 +121,7 @@ def fake_label_values(selector, label):
 def test_variables_resolve_in_order_like_grafana():
     values, problems = resolve_variables(DEFINITION, fake_label_values, {"namespace": "shop", "service": "checkout"})
     assert problems == []
-    assert values == {"namespace": "shop", "service": "checkout", "instance": r"(127\.0\.0\.1:1|127\.0\.0\.1:2)",
+    assert values == {"namespace": "shop", "service": "checkout", "instance": r"(127\\.0\\.0\\.1:1|127\\.0\\.0\\.1:2)",
                       "quantile": "0.99"}
 
 
@@ -140,7 +140,7 @@ def test_dashboard_check_runs_every_query_except_those_needing_absent_components
     assert result.ok, result.detail
     assert result.detail == "1 queries returned data (1 need components the demo cannot run)"
     assert seen == [r'sum(rate(http_requests_total{namespace="shop", service="checkout", '
-                    r'instance=~"(127\.0\.0\.1:1|127\.0\.0\.1:2)"}[1m]))']
+                    r'instance=~"(127\\.0\\.0\\.1:1|127\\.0\\.0\\.1:2)"}[1m]))']
 
 
 def test_a_variable_without_values_is_a_problem():
