@@ -34,5 +34,8 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/obs render --spec examples/stack.yaml --out build
 
+## The processor benchmark (one JSON line; figures in docs/processor.md).
+bench: $(STAMP) ; $(PY) bench/process_bench.py
+
 clean:
 	rm -rf build .demo .pytest_cache .mypy_cache .ruff_cache

@@ -38,6 +38,10 @@ _PATH_KEYS = ("path", "url", "uri", "request_uri", "http.path", "url.path", "rou
 _DURATION_KEYS = ("latency", "duration", "elapsed", "took", "latency_ms", "duration_ms", "elapsed_ms")
 _IP_KEYS = ("client_ip", "clientIP", "clientIp", "remote_addr", "remote_ip", "ip", "client.ip")
 _UA_KEYS = ("user_agent", "userAgent", "ua", "http.user_agent", "user_agent.original")
+_HTTP_KEYS = frozenset(
+    (*_METHOD_KEYS, *_STATUS_KEYS, *_PATH_KEYS, *_DURATION_KEYS, *_IP_KEYS, *("user_agent", "userAgent", "ua",
+     "http.user_agent", "user_agent.original"))
+)  # fmt: skip
 _SERVICE_LABELS = ("app_kubernetes_io/name", "app.kubernetes.io/name", "app", "k8s-app", "name")
 _VERSION_LABELS = ("app_kubernetes_io/version", "app.kubernetes.io/version", "version")
 _FINGERPRINT_NOISE = re.compile(
@@ -182,6 +186,8 @@ def fingerprint(service: str, error_type: str, message: str, function: str) -> s
 
 def _http_from_fields(fields: dict[str, Any], parsed_http: dict[str, Any] | None) -> dict[str, Any]:
     http: dict[str, Any] = dict(parsed_http) if parsed_http else {}
+    if not fields or fields.keys().isdisjoint(_HTTP_KEYS):
+        return http  # fast path: most lines carry none of these fields
     if "method" not in http:
         method = fields.get("method") if "method" in fields else _pop_any(fields, _METHOD_KEYS[1:])
         if isinstance(method, str) and method.upper() in _METHODS:

@@ -19,6 +19,7 @@ Times without a zone (Go stdlib log, klog, Gin) are taken as UTC, which is what 
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ FORMATS = (
 )  # fmt: skip
 
 _MAX_JSON_DEPTH = 16
+_UTC_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$")
 
 _CRI = re.compile(r"^(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([FP]) ?")
 _ZAP_CONSOLE = re.compile(
@@ -37,6 +39,11 @@ _ZAP_CONSOLE = re.compile(
 )
 _GO_LOG = re.compile(
     r"^(?P<prefix>[^\n]{0,64}?)(?P<date>\d{4}/\d\d/\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,6})?) "
+    r"(?:(?P<file>[\w./-]+\.go):(?P<line>\d+): )?(?P<msg>.*)$",
+    re.DOTALL,
+)
+_GO_LOG_PLAIN = re.compile(
+    r"^(?P<prefix>)(?P<date>\d{4}/\d\d/\d\d) (?P<time>\d\d:\d\d:\d\d(?:\.\d{1,6})?) "
     r"(?:(?P<file>[\w./-]+\.go):(?P<line>\d+): )?(?P<msg>.*)$",
     re.DOTALL,
 )
@@ -67,10 +74,25 @@ def iso_utc(dt: datetime) -> str:
            f"{dt.microsecond // 1000:03d}Z"
 
 
+_epoch_cache: list[Any] = [None, ""]  # last whole second → its "YYYY-MM-DDTHH:MM:SS" (logs arrive in order)
+
+
+def _epoch_iso(seconds: float) -> str:
+    whole, millis = divmod(round(seconds * 1000), 1000)
+    if _epoch_cache[0] != whole:
+        _epoch_cache[0] = whole
+        _epoch_cache[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return f"{_epoch_cache[1]}.{millis:03d}Z"
+
+
 def normalise_timestamp(value: Any) -> str | None:
     """An ISO 8601 string, RFC 3339 string or Unix epoch number (s, ms, µs or ns) → iso_utc, else None."""
     try:
         if isinstance(value, str):
+            # Fast path: already UTC, 'YYYY-MM-DDTHH:MM:SS[.fff…]Z' — only the fraction needs normalising.
+            if len(value) >= 20 and value[-1] == "Z" and value[10] == "T" and _UTC_ISO.match(value):
+                fraction = value[20:-1] if value[19] == "." else ""
+                return f"{value[:19]}.{(fraction + '000')[:3]}Z"
             text = value.strip()
             if not text:
                 return None
@@ -85,6 +107,8 @@ def normalise_timestamp(value: Any) -> str | None:
         # Epoch scale by magnitude: zerolog/zap may use s, ms, µs or ns.
         for scale in (1, 1e3, 1e6, 1e9):
             if abs(seconds / scale) < 1e11:
+                if 0 <= seconds / scale < 253402300800:  # year 9999
+                    return _epoch_iso(seconds / scale)
                 return iso_utc(datetime.fromtimestamp(seconds / scale, tz=UTC))
     except (ValueError, OverflowError, OSError):
         return None
@@ -300,12 +324,11 @@ def _parse_text(text: str) -> dict[str, Any]:
         if match:
             sev, month, day, clock, file, line, msg = match.groups()
             # klog omits the year; the current UTC year is the best available guess.
-            year = datetime.now(UTC).year
-            ts = normalise_timestamp(f"{year}-{month}-{day}T{clock}+00:00")
-            out = {"format": "klog", "level": sev, "message": msg, "caller": f"{file}:{line}", "fields": {}}
-            if ts:
-                out["timestamp"] = ts
-            return out
+            year = time.gmtime().tm_year
+            return {
+                "format": "klog", "level": sev, "message": msg, "caller": f"{file}:{line}", "fields": {},
+                "timestamp": f"{year}-{month}-{day}T{clock[:8]}.{(clock[9:12] + '000')[:3]}Z",
+            }  # fmt: skip
     if first.isdigit():
         match = _ZAP_CONSOLE.match(text)
         if match:
@@ -319,12 +342,11 @@ def _parse_text(text: str) -> dict[str, Any]:
         if logfmt:
             return logfmt
     if "/" in text[:80]:
-        match = _GO_LOG.match(text)
+        match = _GO_LOG_PLAIN.match(text) if first.isdigit() else _GO_LOG.match(text)
         if match:
             out = {"format": "go_log", "message": match.group("msg")}
-            ts = normalise_timestamp(f"{match.group('date').replace('/', '-')}T{match.group('time')}+00:00")
-            if ts:
-                out["timestamp"] = ts
+            clock = match.group("time")
+            out["timestamp"] = f"{match.group('date').replace('/', '-')}T{clock[:8]}.{(clock[9:12] + '000')[:3]}Z"
             if match.group("file"):
                 out["caller"] = f"{match.group('file')}:{match.group('line')}"
             prefix = match.group("prefix").strip().rstrip(":")

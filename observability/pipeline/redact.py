@@ -34,8 +34,7 @@ class Redactor:
             self._probe = None
 
     def key_is_secret(self, key: str) -> bool:
-        lowered = key.lower()
-        return any(word in lowered for word in self.words)
+        return self._probe is not None and self._probe.search(key) is not None
 
     def text(self, value: str) -> str:
         if self._probe is None or not self._probe.search(value):
@@ -54,9 +53,13 @@ class Redactor:
 
     def mapping(self, data: dict[str, Any], depth: int = 0) -> dict[str, Any]:
         """A copy of data with secret keys' values replaced and secrets inside string values removed."""
+        probe = self._probe
         out: dict[str, Any] = {}
         for key, value in data.items():
-            out[key] = self.value(value, depth + 1, secret=self.words != () and self.key_is_secret(str(key)))
+            if type(value) is str and (probe is None or (probe.search(key) is None and probe.search(value) is None)):
+                out[key] = value  # the common case, without a function call
+            else:
+                out[key] = self.value(value, depth + 1, secret=probe is not None and probe.search(str(key)) is not None)
         return out
 
     def value(self, value: Any, depth: int, secret: bool = False) -> Any:

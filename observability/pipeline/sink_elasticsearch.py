@@ -38,7 +38,7 @@ _MAX_BODY_BYTES = 50 * 1024 * 1024
 @dataclass(slots=True)
 class _Pending:
     item: SinkItem
-    """The item without its document (the serialised `source` below replaces it)."""
+    """The item; its document is dropped once it waits for a retry (`source` has it serialised)."""
     source: bytes
     """orjson of the document; zlib-compressed while `compressed` (waiting for a retry)."""
     attempts: int = 0
@@ -90,7 +90,7 @@ class ElasticsearchSink:
         return None  # templates and ILM policy are created by apply.elasticsearch before the runner starts
 
     def add(self, item: SinkItem) -> None:
-        self._fresh.append(_Pending(replace(item, document=_EMPTY), orjson.dumps(item.document)))
+        self._fresh.append(_Pending(item, orjson.dumps(item.document)))
 
     def pending(self) -> int:
         return len(self._fresh) + len(self._retry)
@@ -165,8 +165,10 @@ class ElasticsearchSink:
         delay = min(self.settings.backoff_max, self.settings.backoff_initial * 2 ** max(pending.attempts - 1, 0))
         pending.not_before = self._clock() + delay * (0.5 + 0.5 * self._rng())
         if not pending.compressed:
+            # Waiting items may pile up to max_in_flight: keep only compressed bytes, not the document.
             pending.source = zlib.compress(pending.source, 1)
             pending.compressed = True
+            pending.item = replace(pending.item, document=_EMPTY)
         self._retry.append(pending)
 
     def _observe(self, started: float, ok: bool) -> None:

@@ -84,7 +84,18 @@ def event_bytes(message: str, **kwargs: Any) -> bytes:
     return orjson.dumps(filebeat_event(message, **kwargs))
 
 
-def mixed_events(count: int, seed: int = 7) -> list[bytes]:
+def compact_event(message: str, **kwargs: Any) -> dict[str, Any]:
+    """An event after the common `drop_fields` of @metadata, host, agent ids and replicaset (500–1000 bytes)."""
+    event = filebeat_event(message, **kwargs)
+    for key in ("@metadata", "host"):
+        event.pop(key)
+    event["kubernetes"].pop("replicaset")
+    event["kubernetes"]["pod"].pop("uid")
+    event["agent"] = {"type": "filebeat", "version": "8.15.3"}
+    return event
+
+
+def mixed_events(count: int, seed: int = 7, compact: bool = False) -> list[bytes]:
     """`count` serialized events cycling through every format, with varied services and offsets."""
     rng = random.Random(seed)
     lines = list(LINES.values())
@@ -92,6 +103,8 @@ def mixed_events(count: int, seed: int = 7) -> list[bytes]:
     out = []
     for i in range(count):
         app, namespace = apps[rng.randrange(len(apps))]
-        out.append(event_bytes(lines[i % len(lines)], app=app, namespace=namespace, offset=i * 300,
-                               pod=f"{app}-7d9f8c6b5-{i % 7}x2z"))  # fmt: skip
+        kwargs: dict[str, Any] = {"app": app, "namespace": namespace, "offset": i * 300,
+                                  "pod": f"{app}-7d9f8c6b5-{i % 7}x2z"}  # fmt: skip
+        line = lines[i % len(lines)]
+        out.append(orjson.dumps(compact_event(line, **kwargs)) if compact else event_bytes(line, **kwargs))
     return out
