@@ -51,7 +51,7 @@ _DETAIL_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("path", ("url.path", "path")),
     ("status", ("http.response.status_code", "status")),
     ("trace", ("trace.id", "trace_id")),
-    ("error", ("error.message", "error")),
+    ("error", ("error.message",)),
 )
 _LEVEL_STYLES = {"error": "bold red", "panic": "bold magenta", "fatal": "bold magenta", "warn": "yellow",
                  "info": "green", "debug": "dim", "trace": "dim"}
@@ -74,7 +74,10 @@ def summarize_event(document: dict[str, Any], timestamp: str) -> EventSummary:
     moment = _display_time(timestamp)
     details = []
     for label, paths in _DETAIL_FIELDS:
-        value = next((v for v in (field_value(document, p) for p in paths) if v not in (None, "")), None)
+        value = next(
+            (v for v in (field_value(document, p) for p in paths) if v not in (None, "") and not isinstance(v, dict)),
+            None,
+        )
         if value is not None:
             details.append(f"{label}={value}")
     message = field_value(document, "message")
@@ -173,7 +176,8 @@ def search(
         backend = ElasticsearchLogSearch(es_url, index=index, api_key=es_api_key)
     else:
         backend = StoreLogSearch(SqliteLogStore(store or DEFAULT_STORE_PATH))
-    console = Console(highlight=False, soft_wrap=False)
+    # Piped output keeps one event per line instead of folding messages at the default 80 columns.
+    console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 240)
     try:
         if not follow:
             hits = backend.search(log_query)
