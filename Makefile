@@ -30,9 +30,9 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-## For now: render the example stack into ./build and summarise it.
+## The whole pipeline on this machine with a live summary (docs/demo.md); Ctrl-C stops everything.
 demo: $(STAMP)
-	$(VENV)/bin/obs render --spec examples/stack.yaml --out build
+	SKIP_KAPI=1 bash scripts/system-deps.sh && $(VENV)/bin/obs demo
 
 ## The processor benchmark (one JSON line; figures in docs/processor.md).
 bench: $(STAMP) ; $(PY) bench/process_bench.py
