@@ -65,6 +65,7 @@ def demo(
         else:
             _live(run, console)
     except KeyboardInterrupt:
+        console.line()
         console.print("stopping …")
     finally:
         run.stop()
