@@ -180,3 +180,28 @@ def test_query_text_is_split_into_quoted_terms():
     assert split_terms('"unclosed phrase') == ["unclosed phrase"]
     assert fts_query('say "hi"') == '"say" AND "hi"'
     assert fts_query('a"b') == '"a""b"'
+
+
+def test_any_sequence_of_deliveries_and_replays_stores_each_event_exactly_once(tmp_path_factory):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.lists(st.integers(min_value=0, max_value=30), max_size=12), min_size=1, max_size=6))
+    def run(batches):
+        store = SqliteLogStore(tmp_path_factory.mktemp("prop") / "logs.sqlite")
+        store.setup()
+        try:
+            for batch in batches:
+                result = write(store, *(item(n, f"event {n}") for n in batch))
+                assert [i.position.offset for i in result.confirmed] == batch  # all confirmed, in order
+            expected = sorted({n for batch in batches for n in batch})
+            assert store.count() == len(expected)
+            found = [e.doc_id for e in store.search(limit=1000)]
+            assert found == [f"logs-0-{n}" for n in expected]  # oldest first; the timestamp follows the offset
+            for n in expected:
+                assert [e.doc_id for e in store.search(f'"event {n}"')] == [f"logs-0-{n}"]
+        finally:
+            store.close()
+
+    run()
