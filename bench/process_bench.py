@@ -39,7 +39,7 @@ from filebeat_events import mixed_events  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "200000"))
 BASELINE_EVENTS = int(os.environ.get("BENCH_BASELINE_EVENTS", "40000"))
-LATENCY_RATE = int(os.environ.get("BENCH_LATENCY_RATE", "5000"))
+LATENCY_RATE = int(os.environ.get("BENCH_LATENCY_RATE", "2000"))
 LATENCY_SECONDS = 6
 PARTITIONS = 4
 

@@ -14,8 +14,9 @@ every sink must report, per item, what happened in `flush()`:
 Implementations: `pipeline.sink_elasticsearch.ElasticsearchSink` (production), `pipeline.store_sqlite`
 (the demo's embedded store) and the in-memory `ListSink` used by the offline mode and tests.
 Documents passed to `add()` are never mutated by a sink. Items a sink returns in `FlushResult` must keep
-`doc_id`, `index`, `position` and `original`; a sink may return them without the document (the runner
-never reads it there), so that it does not have to keep large documents alive while they wait for a retry.
+`doc_id`, `index` and `position`, and rejected items their `original`; a sink may return confirmed items
+without document and original (the runner never reads them there), so that it need not keep large
+values alive while items wait for a retry.
 """
 
 from __future__ import annotations

@@ -41,6 +41,8 @@ class _Pending:
     """The item; its document is dropped once it waits for a retry (`source` has it serialised)."""
     source: bytes
     """orjson of the document; zlib-compressed while `compressed` (waiting for a retry)."""
+    original_z: bytes = b""
+    """The compressed original Kafka value while `item.original` is emptied (waiting for a retry)."""
     attempts: int = 0
     not_before: float = 0.0
     compressed: bool = False
@@ -152,7 +154,10 @@ class ElasticsearchSink:
             else:
                 error = outcome.get("error") or {}
                 reason = f"Elasticsearch {status} {error.get('type', 'error')}: {error.get('reason', '')}"[:2000]
-                result.rejected.append((pending.item, reason))
+                item = pending.item
+                if pending.original_z:
+                    item = replace(item, original=zlib.decompress(pending.original_z))
+                result.rejected.append((item, reason))
         for status, count in counts.items():
             self._count_status(str(status), count)
         return True
@@ -165,10 +170,12 @@ class ElasticsearchSink:
         delay = min(self.settings.backoff_max, self.settings.backoff_initial * 2 ** max(pending.attempts - 1, 0))
         pending.not_before = self._clock() + delay * (0.5 + 0.5 * self._rng())
         if not pending.compressed:
-            # Waiting items may pile up to max_in_flight: keep only compressed bytes, not the document.
+            # Waiting items may pile up to max_in_flight: keep only compressed bytes, not the document,
+            # and the original Kafka value compressed too (it is only needed again if the item is rejected).
             pending.source = zlib.compress(pending.source, 1)
             pending.compressed = True
-            pending.item = replace(pending.item, document=_EMPTY)
+            pending.original_z = zlib.compress(pending.item.original, 1)
+            pending.item = replace(pending.item, document=_EMPTY, original=b"")
         self._retry.append(pending)
 
     def _observe(self, started: float, ok: bool) -> None:
