@@ -191,46 +191,15 @@ def kibana_system_credentials(stack: Stack) -> GeneratedSecret:
     )
 
 
-@dataclass(frozen=True)
-class GeneratedCertificate:
-    """A TLS Secret `obs apply` creates once (a private CA and one certificate it signs); never rendered.
+def elasticsearch_transport_tls_secret(stack: Stack) -> str:
+    """Secret with the CA and node certificate (ca.crt, tls.crt, tls.key) for Elasticsearch transport TLS.
 
-    Keys: `ca.crt`, `tls.crt`, `tls.key` (PEM). The certificate carries every name in `dns_names`.
+    Created once, inside the cluster, by the Job in render/manifests/elasticsearch_certs.py (used when
+    there is more than one node); never rendered and never overwritten.
     """
-
-    name: str
-    common_name: str
-    dns_names: tuple[str, ...]
-    valid_days: int = 3650
-
-
-def elasticsearch_transport_tls(stack: Stack) -> GeneratedCertificate:
-    """Transport-layer certificate shared by all Elasticsearch nodes (required once there is more than one).
-
-    Generated at apply time rather than by an init container because every node must trust the same
-    CA; an init container in each pod could only mint its own, mutually untrusted CA.
-    """
-    headless = headless_service_name(stack, "elasticsearch")
-    ns = stack.cluster.namespace
-    return GeneratedCertificate(
-        name=resource_name(stack, "elasticsearch-transport-tls"),
-        common_name=resource_name(stack, "elasticsearch"),
-        dns_names=(
-            f"*.{headless}.{ns}.svc",
-            f"*.{headless}.{ns}.svc.cluster.local",
-            f"{headless}.{ns}.svc",
-            f"{resource_name(stack, 'elasticsearch')}.{ns}.svc",
-        ),
-    )
+    return resource_name(stack, "elasticsearch-transport-tls")
 
 
 def elasticsearch_managed(stack: Stack) -> bool:
     es = stack.logging.elasticsearch
     return stack.logging.enabled and es.enabled and es.mode == "managed"
-
-
-def generated_certificates(stack: Stack) -> list[GeneratedCertificate]:
-    """TLS Secrets `obs apply` must create (if absent) before the workloads that mount them."""
-    if elasticsearch_managed(stack) and stack.logging.elasticsearch.replicas > 1:
-        return [elasticsearch_transport_tls(stack)]
-    return []

@@ -6,7 +6,7 @@ Choices that keep the pods unprivileged:
 - The config directory is copied into an emptyDir by an init container, so the root filesystem stays
   read-only while the image's entrypoint still writes its keystore.
 - With more than one node, transport TLS (mandatory with security on) uses one CA-signed certificate
-  that `obs apply` generates into the Secret `names.elasticsearch_transport_tls` (see names.py for why).
+  that a one-shot Job creates in the cluster (elasticsearch_certs.py explains why not per pod).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 from observability.render import names
 from observability.render.kube import KubeVersion
 from observability.render.manifests import common as c
+from observability.render.manifests.elasticsearch_certs import render_elasticsearch_certs
 from observability.spec import Stack
 
 COMPONENT = "elasticsearch"
@@ -100,7 +101,7 @@ def _statefulset(stack: Stack, version: KubeVersion) -> c.Obj:
         volumes.append(
             {
                 "name": "transport-tls",
-                "secret": {"secretName": names.elasticsearch_transport_tls(stack).name, "defaultMode": 0o440},
+                "secret": {"secretName": names.elasticsearch_transport_tls_secret(stack), "defaultMode": 0o440},
             }
         )
     copy_config = {
@@ -141,7 +142,9 @@ def _statefulset(stack: Stack, version: KubeVersion) -> c.Obj:
 
 def render_elasticsearch(stack: Stack, version: KubeVersion) -> list[c.Obj]:
     http = c.service_port("http", names.ELASTICSEARCH_PORT)
+    certs = render_elasticsearch_certs(stack, version) if stack.logging.elasticsearch.replicas > 1 else []
     return [
+        *certs,
         c.headless_service(
             stack, COMPONENT, version, [http, c.service_port("transport", names.ELASTICSEARCH_TRANSPORT_PORT)]
         ),

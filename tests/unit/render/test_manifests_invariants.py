@@ -202,7 +202,6 @@ def test_external_components_render_no_workload_only_configuration() -> None:
     assert "--sasl.mechanism=scram-sha512" in args and "--tls.enabled" in args
     assert f"--sasl.password=$({names.ENV_KAFKA_PASSWORD})" in args
     assert names.generated_secrets(external_stack()) == []
-    assert names.generated_certificates(external_stack()) == []
 
 
 @pytest.mark.parametrize(
@@ -252,7 +251,7 @@ def test_single_replica_components_skip_quorum_settings() -> None:
     env = {e["name"]: e.get("value") for e in es["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["discovery.type"] == "single-node"
     assert "cluster.initial_master_nodes" not in env
-    assert names.generated_certificates(stack_from(data)) == []
+    assert not [o for o in rendered.manifests["elasticsearch"] if o["kind"] == "Job"]
     kafka = next(o for o in rendered.manifests["kafka"] if o["kind"] == "StatefulSet")
     kenv = {e["name"]: e.get("value") for e in kafka["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert kenv["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
