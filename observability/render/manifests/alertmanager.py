@@ -12,6 +12,7 @@ import base64
 from observability.render import names
 from observability.render.kube import KubeVersion
 from observability.render.manifests import common as c
+from observability.render.manifests import workloads as w
 from observability.spec import Stack
 from observability.spec.model import SecretRef
 
@@ -85,13 +86,13 @@ def render_alertmanager(stack: Stack, version: KubeVersion, files: dict[str, str
             *secret_mounts,
         ],
     }
-    spec = c.pod_spec(
+    spec = w.pod_spec(
         stack,
         COMPONENT,
         [container],
         c.pod_security(NOBODY, NOBODY, NOBODY),
         volumes=[{"name": "config", "secret": {"secretName": name, "defaultMode": 0o440}}, *secret_volumes],
-        affinity=c.spread(stack, COMPONENT),
+        affinity=w.spread(stack, COMPONENT),
     )
     claims = [c.volume_claim(stack, COMPONENT, "data", am.storage)]
     secret = c.obj(
@@ -107,7 +108,7 @@ def render_alertmanager(stack: Stack, version: KubeVersion, files: dict[str, str
         secret,
         c.headless_service(stack, COMPONENT, version, headless_ports),
         c.service(stack, COMPONENT, version, http),
-        c.statefulset(
+        w.statefulset(
             stack,
             COMPONENT,
             version,

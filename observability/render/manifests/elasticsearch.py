@@ -16,6 +16,7 @@ import json
 from observability.render import names
 from observability.render.kube import KubeVersion
 from observability.render.manifests import common as c
+from observability.render.manifests import workloads as w
 from observability.render.manifests.elasticsearch_certs import render_elasticsearch_certs
 from observability.spec import Stack
 
@@ -126,7 +127,7 @@ def _statefulset(stack: Stack, version: KubeVersion) -> c.Obj:
         "securityContext": c.container_security(),
         "volumeMounts": mounts,
     }
-    spec = c.pod_spec(
+    spec = w.pod_spec(
         stack,
         COMPONENT,
         [container],
@@ -134,10 +135,10 @@ def _statefulset(stack: Stack, version: KubeVersion) -> c.Obj:
         init_containers=[copy_config],
         volumes=volumes,
         grace=120,
-        affinity=c.spread(stack, COMPONENT),
+        affinity=w.spread(stack, COMPONENT),
     )
     claims = [c.volume_claim(stack, COMPONENT, "data", es.storage)]
-    return c.statefulset(stack, COMPONENT, version, es.image, es.replicas, spec, claims, parallel=True)
+    return w.statefulset(stack, COMPONENT, version, es.image, es.replicas, spec, claims, parallel=True)
 
 
 def render_elasticsearch(stack: Stack, version: KubeVersion) -> list[c.Obj]:
@@ -218,7 +219,7 @@ def render_kibana(stack: Stack, version: KubeVersion) -> list[c.Obj]:
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    spec = c.pod_spec(
+    spec = w.pod_spec(
         stack,
         KIBANA,
         [container],
@@ -228,5 +229,5 @@ def render_kibana(stack: Stack, version: KubeVersion) -> list[c.Obj]:
     )
     return [
         c.service(stack, KIBANA, version, [c.service_port("http", names.KIBANA_PORT)]),
-        c.deployment(stack, KIBANA, version, kibana.image, kibana.replicas, spec),
+        w.deployment(stack, KIBANA, version, kibana.image, kibana.replicas, spec),
     ]

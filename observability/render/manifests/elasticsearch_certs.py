@@ -17,6 +17,7 @@ from __future__ import annotations
 from observability.render import names
 from observability.render.kube import KubeVersion
 from observability.render.manifests import common as c
+from observability.render.manifests import workloads as w
 from observability.spec import Stack
 
 COMPONENT = "elasticsearch-certs"
@@ -93,7 +94,7 @@ def render_elasticsearch_certs(stack: Stack, version: KubeVersion) -> list[c.Obj
         "securityContext": c.container_security(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
-    spec = c.pod_spec(
+    spec = w.pod_spec(
         stack,
         COMPONENT,
         [container],
@@ -102,7 +103,7 @@ def render_elasticsearch_certs(stack: Stack, version: KubeVersion) -> list[c.Obj
         service_account=True,
         restartPolicy="OnFailure",
     )
-    job_spec: c.Obj = {"backoffLimit": 6, "template": c.pod_template(stack, COMPONENT, es.image, spec)}
+    job_spec: c.Obj = {"backoffLimit": 6, "template": w.pod_template(stack, COMPONENT, es.image, spec)}
     if version.minor >= 21:  # ttlSecondsAfterFinished is beta (on by default) from 1.21
         job_spec["ttlSecondsAfterFinished"] = 86400
     job_name = f"{name}-{c.checksum(script)[:8]}"

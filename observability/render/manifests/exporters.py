@@ -9,6 +9,7 @@ from __future__ import annotations
 from observability.render import names
 from observability.render.kube import KubeVersion
 from observability.render.manifests import common as c
+from observability.render.manifests import workloads as w
 from observability.spec import Stack
 
 NOBODY = 65534
@@ -51,7 +52,7 @@ def render_node_exporter(stack: Stack, version: KubeVersion) -> list[c.Obj]:
         {"name": "sys", "mountPath": "/host/sys", "readOnly": True},
         {"name": "root", "mountPath": "/host/root", "readOnly": True, "mountPropagation": "HostToContainer"},
     ]
-    spec = c.pod_spec(
+    spec = w.pod_spec(
         stack,
         component,
         [container],
@@ -65,9 +66,9 @@ def render_node_exporter(stack: Stack, version: KubeVersion) -> list[c.Obj]:
         hostNetwork=True,
         hostPID=True,
         dnsPolicy="ClusterFirstWithHostNet",
-        tolerations=c.TOLERATE_EVERYTHING,
+        tolerations=w.TOLERATE_EVERYTHING,
     )
-    return [c.daemonset(stack, component, version, ne.image, spec)]
+    return [w.daemonset(stack, component, version, ne.image, spec)]
 
 
 def _ksm_resources(version: KubeVersion) -> list[str]:
@@ -112,11 +113,11 @@ def render_kube_state_metrics(stack: Stack, version: KubeVersion) -> list[c.Obj]
     container["ports"].append(c.port("telemetry", names.KUBE_STATE_METRICS_TELEMETRY_PORT))
     container["livenessProbe"] = c.http_probe("/livez", names.METRICS_PORT_NAME, initial=5, period=20)
     container["readinessProbe"] = c.http_probe("/readyz", "telemetry", initial=5, period=10)
-    spec = c.pod_spec(stack, component, [container], c.pod_security(NOBODY, NOBODY), service_account=True)
+    spec = w.pod_spec(stack, component, [container], c.pod_security(NOBODY, NOBODY), service_account=True)
     return [
         c.service_account(stack, component, version, api_access=True),
         *c.cluster_role(stack, component, version, rules),
-        c.deployment(stack, component, version, ksm.image, ksm.replicas, spec),
+        w.deployment(stack, component, version, ksm.image, ksm.replicas, spec),
     ]
 
 
@@ -150,8 +151,8 @@ def render_kafka_exporter(stack: Stack, version: KubeVersion) -> list[c.Obj]:
     )
     container["readinessProbe"] = c.tcp_probe(names.METRICS_PORT_NAME, initial=5, period=10)
     container["livenessProbe"] = c.tcp_probe(names.METRICS_PORT_NAME, initial=30, period=20, failures=6)
-    spec = c.pod_spec(stack, component, [container], c.pod_security(NOBODY, NOBODY))
-    return [c.deployment(stack, component, version, ke.image, ke.replicas, spec)]
+    spec = w.pod_spec(stack, component, [container], c.pod_security(NOBODY, NOBODY))
+    return [w.deployment(stack, component, version, ke.image, ke.replicas, spec)]
 
 
 def render_elasticsearch_exporter(stack: Stack, version: KubeVersion) -> list[c.Obj]:
@@ -182,5 +183,5 @@ def render_elasticsearch_exporter(stack: Stack, version: KubeVersion) -> list[c.
     )
     container["readinessProbe"] = c.http_probe("/healthz", names.METRICS_PORT_NAME, initial=5, period=10)
     container["livenessProbe"] = c.http_probe("/healthz", names.METRICS_PORT_NAME, initial=30, period=20)
-    spec = c.pod_spec(stack, component, [container], c.pod_security(NOBODY, NOBODY))
-    return [c.deployment(stack, component, version, ee.image, ee.replicas, spec)]
+    spec = w.pod_spec(stack, component, [container], c.pod_security(NOBODY, NOBODY))
+    return [w.deployment(stack, component, version, ee.image, ee.replicas, spec)]

@@ -11,6 +11,7 @@ from observability.render import filebeat as config
 from observability.render import names
 from observability.render.kube import KubeVersion
 from observability.render.manifests import common as c
+from observability.render.manifests import workloads as w
 from observability.spec import Stack
 
 COMPONENT = "filebeat"
@@ -81,17 +82,17 @@ def _daemonset(stack: Stack, version: KubeVersion, filebeat_yml: str) -> c.Obj:
         {"name": "varlogpods", "hostPath": {"path": "/var/log/pods", "type": "Directory"}},
         c.empty_dir("tmp", "64Mi"),
     ]
-    spec = c.pod_spec(
+    spec = w.pod_spec(
         stack,
         COMPONENT,
         [filebeat, exporter],
         c.pod_security(0, 0, non_root=False),
         volumes=volumes,
         service_account=True,
-        tolerations=c.TOLERATE_EVERYTHING,
+        tolerations=w.TOLERATE_EVERYTHING,
     )
     annotations = {"checksum/config": c.checksum(filebeat_yml)}
-    return c.daemonset(stack, COMPONENT, version, fb.image, spec, annotations=annotations)
+    return w.daemonset(stack, COMPONENT, version, fb.image, spec, annotations=annotations)
 
 
 def render_filebeat(stack: Stack, version: KubeVersion, files: dict[str, str]) -> list[c.Obj]:

@@ -13,6 +13,7 @@ from observability.render import grafana as provisioning
 from observability.render import names
 from observability.render.kube import KubeVersion
 from observability.render.manifests import common as c
+from observability.render.manifests import workloads as w
 from observability.spec import Stack
 
 COMPONENT = "grafana"
@@ -94,7 +95,7 @@ def render_grafana(stack: Stack, version: KubeVersion, files: dict[str, str]) ->
     data_volume: c.Obj = (
         {"name": "data", "persistentVolumeClaim": {"claimName": name}} if persistent else c.empty_dir("data", "1Gi")
     )
-    spec = c.pod_spec(
+    spec = w.pod_spec(
         stack,
         COMPONENT,
         [container],
@@ -120,7 +121,7 @@ def render_grafana(stack: Stack, version: KubeVersion, files: dict[str, str]) ->
     objects += [
         c.service(stack, COMPONENT, version, [c.service_port("http", names.GRAFANA_PORT)]),
         # Recreate: a ReadWriteOnce volume cannot be attached to the old and the new pod at once.
-        c.deployment(
+        w.deployment(
             stack,
             COMPONENT,
             version,

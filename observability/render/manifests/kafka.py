@@ -14,6 +14,7 @@ import uuid
 from observability.render import names
 from observability.render.kube import KubeVersion
 from observability.render.manifests import common as c
+from observability.render.manifests import workloads as w
 from observability.spec import Stack
 from observability.spec.model import duration_seconds
 
@@ -112,17 +113,17 @@ def _statefulset(stack: Stack, version: KubeVersion) -> c.Obj:
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    spec = c.pod_spec(
+    spec = w.pod_spec(
         stack,
         COMPONENT,
         [container],
         c.pod_security(KAFKA_UID, KAFKA_UID, KAFKA_UID),
         volumes=[c.empty_dir("config", "16Mi"), c.empty_dir("logs", "1Gi"), c.empty_dir("tmp", "256Mi")],
         grace=120,
-        affinity=c.spread(stack, COMPONENT),
+        affinity=w.spread(stack, COMPONENT),
     )
     claims = [c.volume_claim(stack, COMPONENT, "data", kafka.storage)]
-    return c.statefulset(stack, COMPONENT, version, kafka.image, kafka.replicas, spec, claims, parallel=True)
+    return w.statefulset(stack, COMPONENT, version, kafka.image, kafka.replicas, spec, claims, parallel=True)
 
 
 def _topics_job(stack: Stack, version: KubeVersion) -> c.Obj:
@@ -158,7 +159,7 @@ def _topics_job(stack: Stack, version: KubeVersion) -> c.Obj:
         "securityContext": c.container_security(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
-    spec = c.pod_spec(
+    spec = w.pod_spec(
         stack,
         TOPICS_COMPONENT,
         [container],
@@ -170,7 +171,7 @@ def _topics_job(stack: Stack, version: KubeVersion) -> c.Obj:
     name = f"{names.resource_name(stack, TOPICS_COMPONENT)}-{c.checksum(script)[:8]}"
     job_spec: c.Obj = {
         "backoffLimit": 10,
-        "template": c.pod_template(stack, TOPICS_COMPONENT, kafka.image, spec),
+        "template": w.pod_template(stack, TOPICS_COMPONENT, kafka.image, spec),
     }
     if version.minor >= 21:  # ttlSecondsAfterFinished is beta (on by default) from 1.21
         job_spec["ttlSecondsAfterFinished"] = 86400

@@ -10,6 +10,7 @@ from observability.render import names
 from observability.render import processor as proc_config
 from observability.render.kube import KubeVersion
 from observability.render.manifests import common as c
+from observability.render.manifests import workloads as w
 from observability.spec import Stack
 
 COMPONENT = "processor"
@@ -65,7 +66,7 @@ def render_processor(stack: Stack, version: KubeVersion, files: dict[str, str]) 
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    spec = c.pod_spec(
+    spec = w.pod_spec(
         stack,
         COMPONENT,
         [container],
@@ -76,12 +77,12 @@ def render_processor(stack: Stack, version: KubeVersion, files: dict[str, str]) 
         ],
         # Enough time to flush the in-flight batch and commit offsets after SIGTERM.
         grace=60,
-        affinity=c.spread(stack, COMPONENT),
+        affinity=w.spread(stack, COMPONENT),
     )
     return [
         c.config_map(stack, COMPONENT, version, name, {config_file: config_text}),
         c.service(stack, COMPONENT, version, [c.service_port(names.METRICS_PORT_NAME, proc.metrics_port)]),
-        c.deployment(
+        w.deployment(
             stack,
             COMPONENT,
             version,

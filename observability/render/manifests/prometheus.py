@@ -8,6 +8,7 @@ from observability.render import names
 from observability.render import prometheus as config
 from observability.render.kube import KubeVersion
 from observability.render.manifests import common as c
+from observability.render.manifests import workloads as w
 from observability.spec import Stack
 
 COMPONENT = "prometheus"
@@ -68,7 +69,7 @@ def render_prometheus(stack: Stack, version: KubeVersion, files: dict[str, str])
             {"name": "data", "mountPath": "/prometheus"},
         ],
     }
-    spec = c.pod_spec(
+    spec = w.pod_spec(
         stack,
         COMPONENT,
         [container],
@@ -79,7 +80,7 @@ def render_prometheus(stack: Stack, version: KubeVersion, files: dict[str, str])
         ],
         service_account=True,
         grace=300,  # flushing the head block of a large TSDB takes a while
-        affinity=c.spread(stack, COMPONENT),
+        affinity=w.spread(stack, COMPONENT),
     )
     claims = [c.volume_claim(stack, COMPONENT, "data", prom.storage)]
     annotations = {"checksum/config": c.checksum(prometheus_yml, *(rules[k] for k in sorted(rules)))}
@@ -92,5 +93,5 @@ def render_prometheus(stack: Stack, version: KubeVersion, files: dict[str, str])
         c.config_map(stack, COMPONENT, version, rules_name, rules),
         c.headless_service(stack, COMPONENT, version, http),
         c.service(stack, COMPONENT, version, http),
-        c.statefulset(stack, COMPONENT, version, prom.image, prom.replicas, spec, claims, annotations=annotations),
+        w.statefulset(stack, COMPONENT, version, prom.image, prom.replicas, spec, claims, annotations=annotations),
     ]
