@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -90,12 +90,28 @@ class Supervisor:
                 return
             self._stopped = True
             entries = list(self._entries)
-        for entry in reversed(entries):
-            if isinstance(entry, Child):
-                _stop_child(entry, self.grace)
-            else:
-                with contextlib.suppress(Exception):
-                    entry[1]()
+        # A second Ctrl-C while stopping must not abandon the children not yet stopped.
+        with _signals_ignored():
+            for entry in reversed(entries):
+                if isinstance(entry, Child):
+                    _stop_child(entry, self.grace)
+                else:
+                    with contextlib.suppress(Exception):
+                        entry[1]()
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in stopping}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _stop_child(child: Child, grace: float) -> None:

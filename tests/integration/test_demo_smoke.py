@@ -92,6 +92,7 @@ def wait_until_running(proc: subprocess.Popen[str], timeout: float = 120.0) -> s
 
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize(("how", "sig"), [("ctrl-c to the terminal's group", signal.SIGINT),
+                                          ("ctrl-c twice", signal.SIGINT),
                                           ("SIGTERM to the demo", signal.SIGTERM)])
 def test_stopping_the_live_demo_stops_every_process(tmp_path, how, sig):
     proc, marker = start_demo(tmp_path)
@@ -102,6 +103,9 @@ def test_stopping_the_live_demo_stops_every_process(tmp_path, how, sig):
         assert len(running) >= 5, running
         if sig == signal.SIGINT:
             os.killpg(proc.pid, sig)
+            if how == "ctrl-c twice":
+                time.sleep(0.5)  # an impatient second Ctrl-C while the demo is stopping its children
+                os.killpg(proc.pid, sig)
         else:
             proc.send_signal(sig)
         output, _ = proc.communicate(timeout=60)
