@@ -1,4 +1,4 @@
-"""Apply layer: search stored log events in Elasticsearch (`obs logs search`).
+"""Apply layer: search stored log events — in Elasticsearch or the demo's embedded store (`obs logs search`).
 
 The query model (`LogQuery`), time parsing and the query DSL builder (`build_search_body`) are pure and
 unit-tested. Two backends answer a `LogQuery` with the same interface — `search()` for the newest matches,
