@@ -97,9 +97,10 @@ def _component_job(stack: Stack, component: str, port_name: str, path: str) -> J
             *_pod_labels(),
         ],
     }
-    if component == "processor":
-        # log_events_total{service,namespace,level} is about the pods that *wrote* the logs: keep its
-        # namespace instead of renaming it to exported_namespace (the error-log alert groups by it).
+    if component in {"processor", "kube-state-metrics"}:
+        # Both export series *about other pods*: log_events_total{service,namespace,level} and
+        # kube_pod_*{namespace,pod}. Keep those labels instead of renaming them to exported_* — the
+        # error-log, restart and memory alerts join on them.
         job["honor_labels"] = True
     return job
 

@@ -8,8 +8,9 @@ Secret, so renders and re-applies keep the certificate; the CA key is discarded 
 The nodes use `verification_mode: certificate` (trust the CA, no host-name check), so one certificate
 serves every replica, including ones added later. This works with `kubectl apply` of the rendered
 manifests as well as with `obs apply`; the pods wait in ContainerCreating until the Secret exists.
-The Secret carries no `managed-by` label, so pruning never deletes it; `obs destroy` leaves it behind
-with the data volumes.
+The Secret carries this instance's labels, so `obs destroy` removes it with everything else (the Job is
+removed too, and a later apply makes a fresh certificate); it is not applied by our field manager, so
+`--prune` never deletes it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _script(stack: Stack) -> str:
     secret = names.elasticsearch_transport_tls_secret(stack)
     headless = names.headless_service_name(stack, "elasticsearch")
     dns = ",".join([f"{headless}.{ns}.svc", f"{names.resource_name(stack, 'elasticsearch')}.{ns}.svc"])
-    labels = ",".join(f'"{k}":"{v}"' for k, v in names.selector_labels(stack, "elasticsearch").items())
+    labels = ",".join(f'"{k}":"{v}"' for k, v in names.labels(stack, "elasticsearch").items())
     secrets_url = f"https://kubernetes.default.svc/api/v1/namespaces/{ns}/secrets"
     api = f'curl -sS --cacert {SA_DIR}/ca.crt -H "Authorization: Bearer $(cat {SA_DIR}/token)"'
     return (

@@ -88,7 +88,9 @@ def test_job_creates_a_secret_whose_certificate_verifies_against_its_ca(tmp_path
     assert "Secret ready" in result.stdout
     body = json.loads((tmp_path / "work" / "posted.json").read_text())
     assert body["metadata"]["name"] == "obs-elasticsearch-transport-tls"
-    assert "app.kubernetes.io/managed-by" not in body["metadata"]["labels"]  # pruning must never delete it
+    # destroy finds it by the instance labels; prune never does (not applied by our field manager)
+    assert body["metadata"]["labels"]["app.kubernetes.io/instance"] == "obs"
+    assert body["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "observability"
     files = {}
     for key in ("ca.crt", "tls.crt", "tls.key"):
         files[key] = tmp_path / key
