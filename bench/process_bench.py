@@ -11,8 +11,8 @@ item at once. Phases, each against a fresh consumer group:
    (the delay the processor adds on top of Kafka), p99;
 3. memory: the endpoint answers 429 to every item, so events pile up until `max_in_flight` (100k) and
    consumption pauses; the processor's RSS is read then;
-4. baseline: bench/naive.py (stdlib json, one poll() per message, client-side serialisation) on the same
-   backlog, timed the same way.
+1b. baseline: bench/naive.py (stdlib json, one poll() per message, client-side serialisation) on the same
+   backlog right after phase 1, timed the same way.
 """
 
 from __future__ import annotations
@@ -173,8 +173,16 @@ def main() -> None:
     proc = start([obs, "process", "--config", str(tmp / "p.yaml")])
     events_per_s = wait_acked(endpoint, EVENTS, 600)
 
-    # 2. added latency at a steady rate (the processor is caught up and keeps running)
     stop(proc)
+
+    # 1b. the naive baseline on the same backlog, right after (the machine's load changes over minutes)
+    endpoint.reset()
+    naive = start([sys.executable, str(REPO / "bench" / "naive.py"), brokers, endpoint.url, "bench",
+                   str(BASELINE_EVENTS)])  # fmt: skip
+    baseline = wait_acked(endpoint, BASELINE_EVENTS, 600)
+    stop(naive)
+
+    # 2. added latency at a steady rate (the processor is caught up and keeps running)
     latency_producer = Producer({"bootstrap.servers": brokers, "linger.ms": 0, "compression.type": "zstd"})
     write_config(tmp / "l.yaml", brokers, endpoint.url, "latency", "bench-latency")
     proc = start([obs, "process", "--config", str(tmp / "l.yaml")])
@@ -222,13 +230,6 @@ def main() -> None:
     peak = rss_mb(proc.pid)
     stop(proc)
     endpoint.reject = False
-
-    # 4. the naive baseline on the same backlog
-    endpoint.reset()
-    naive = start([sys.executable, str(REPO / "bench" / "naive.py"), brokers, endpoint.url, "bench",
-                   str(BASELINE_EVENTS)])  # fmt: skip
-    baseline = wait_acked(endpoint, BASELINE_EVENTS, 600)
-    stop(naive)
 
     print(json.dumps({
         "events_per_s": round(events_per_s),

@@ -53,8 +53,10 @@ def consumer_config(settings: KafkaSettings) -> dict[str, Any]:
         # Bound librdkafka's prefetch so memory stays predictable (per-process, not per partition).
         "queued.max.messages.kbytes": 16384,
         "fetch.max.bytes": 16 * 1024 * 1024,
-        "max.partition.fetch.bytes": max(1_048_576, settings.max_message_bytes + 65536),
+        "max.partition.fetch.bytes": max(4 * 1_048_576, settings.max_message_bytes + 65536),
         "receive.message.max.bytes": max(100_000_000, settings.max_message_bytes * 2 + 65536),
+        # A caught-up consumer must not sit on an empty fetch for long: this bounds the added latency.
+        "fetch.wait.max.ms": 100,
         "session.timeout.ms": 10_000,
         "heartbeat.interval.ms": 1000,
         "max.poll.interval.ms": 300_000,
