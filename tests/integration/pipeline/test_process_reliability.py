@@ -142,9 +142,10 @@ def assert_exactly_once(es: FakeElasticsearch, expected: list[str]) -> None:
 def test_random_429_503_and_resets_store_every_event_exactly_once(kafka: tuple[Producer, str]) -> None:
     producer, brokers = kafka
     expected = produce(producer, mixed_events(6000))
-    faults = Faults(item_429=0.05, item_503=0.03, request_503=0.05, reset=0.05, reset_after=0.05, seed=11)
+    faults = Faults(item_429=0.05, item_503=0.03, request_503=0.05, reset=0.05, reset_after=0.2, seed=11)
     with FakeElasticsearch(faults) as es:
-        run = Running(config(brokers, es.url))
+        # Small batches: enough _bulk requests that some answers are surely lost after storing (→ 409s).
+        run = Running(config(brokers, es.url, batch_size=150))
         try:
             deadline = time.monotonic() + 90
             while len(es.ids()) < len(expected) and time.monotonic() < deadline:
