@@ -204,5 +204,7 @@ def open_consumer(settings: KafkaSettings, **callbacks: Any) -> Consumer:
             f"cannot reach Kafka at {','.join(settings.bootstrap_servers)}: {e.args[0] if e.args else e}",
             hint="check kafka.bootstrap_servers (or OBS_PROCESSOR_KAFKA_BOOTSTRAP_SERVERS) and the credentials",
         ) from None
-    consumer.subscribe([settings.topic], **callbacks)
+    # librdkafka treats a topic starting with '^' as a regex; routed topics appear as Filebeat creates them
+    topics = [settings.topic] + ([settings.topic_pattern] if settings.topic_pattern else [])
+    consumer.subscribe(topics, **callbacks)
     return consumer

@@ -110,7 +110,6 @@ def _processors(stack: Stack) -> list[dict[str, Any]]:
 def topic_rules(stack: Stack) -> list[dict[str, Any]]:
     """Topic selector rules; an event whose routing field is missing falls back to the logs topic."""
     fb = stack.logging.filebeat
-    base = stack.logging.kafka.topics.logs.name
     if fb.topic_routing == "namespace":
         fields = ["kubernetes.namespace"]
     elif fb.topic_routing == "app":
@@ -118,7 +117,8 @@ def topic_rules(stack: Stack) -> list[dict[str, Any]]:
         fields = ["kubernetes.labels.app_kubernetes_io/name", "kubernetes.labels.app"]
     else:
         return []
-    return [{"topic": f"{base}-%{{[{field}]}}", "when.has_fields": [field]} for field in fields]
+    prefix = names.routed_topic_prefix(stack)
+    return [{"topic": f"{prefix}%{{[{field}]}}", "when.has_fields": [field]} for field in fields]
 
 
 def _kafka_output(stack: Stack) -> dict[str, Any]:

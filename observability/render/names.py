@@ -6,6 +6,7 @@ to the same Secret, Service and port — change a name here and every consumer f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from observability.spec import Stack
@@ -121,6 +122,21 @@ def grafana_url(stack: Stack) -> str:
     if grafana.mode == "external" and grafana.external is not None:
         return grafana.external.url
     return f"http://{resource_name(stack, 'grafana')}.{stack.cluster.namespace}.svc:{GRAFANA_PORT}"
+
+
+def routed_topic_prefix(stack: Stack) -> str:
+    """Prefix of the per-namespace/per-app topics Filebeat writes with topic routing ('logs.shop').
+
+    A dot, not a dash, so no routed topic can ever be the dead-letter topic ('logs-dead-letter').
+    """
+    return f"{stack.logging.kafka.topics.logs.name}."
+
+
+def routed_topic_pattern(stack: Stack) -> str | None:
+    """librdkafka subscription regex matching every routed topic, or None without topic routing."""
+    if stack.logging.filebeat.topic_routing == "none":
+        return None
+    return "^" + re.escape(routed_topic_prefix(stack)) + ".+"
 
 
 def alertmanager_secret_path(ref: SecretRef) -> str:

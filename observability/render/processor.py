@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from observability.render.names import elasticsearch_url, kafka_bootstrap_servers
+from observability.render.names import elasticsearch_url, kafka_bootstrap_servers, routed_topic_pattern
 from observability.render.yamlfmt import dump_yaml
 from observability.spec import Stack
 
@@ -55,6 +55,7 @@ def render_processor_settings(stack: Stack) -> dict[str, Any]:
         "kafka": {
             "bootstrap_servers": kafka_bootstrap_servers(stack),
             "topic": logging.kafka.topics.logs.name,
+            "topic_pattern": routed_topic_pattern(stack),
             "group": proc.consumer_group,
             "dead_letter_topic": logging.kafka.topics.dead_letter.name,
             **_kafka_security(stack),

@@ -158,9 +158,7 @@ class ExternalKafka(StrictModel):
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> ExternalKafka:
         if self.sasl_mechanism and self.credentials_secret is None:
-            raise ValueError(
-                "sasl_mechanism is set, so credentials_secret (username/password keys) is required"
-            )
+            raise ValueError("sasl_mechanism is set, so credentials_secret (username/password keys) is required")
         return self
 
 
@@ -256,7 +254,7 @@ class Filebeat(Component):
     exclude_namespaces: list[str] = Field(default_factory=lambda: ["kube-system"])
     topic_routing: Literal["none", "namespace", "app"] = Field(
         default="none",
-        description="route to '<logs topic>-<namespace|app>' topics; 'none' uses the logs topic",
+        description="route to '<logs topic>.<namespace|app>' topics, all consumed by the processor; 'none': logs topic",
     )
     hints: bool = Field(default=True, description="honour co.elastic.logs/enabled annotations on pods")
     compression: Literal["none", "gzip", "snappy", "lz4"] = Field(
@@ -294,9 +292,7 @@ class Processor(Component):
     replicas: int = Field(default=2, ge=1, le=99)
     resources: Resources = _resources("500m", "256Mi", None, "512Mi")
     consumer_group: str = "observability-processor"
-    batch_size: int = Field(
-        default=2000, ge=1, le=100_000, description="events per Elasticsearch bulk request"
-    )
+    batch_size: int = Field(default=2000, ge=1, le=100_000, description="events per Elasticsearch bulk request")
     flush_interval: Duration = "1s"
     max_in_flight: int = Field(default=100_000, ge=100, description="events held before consumption pauses")
     index: str | None = Field(
@@ -547,13 +543,9 @@ class Alerting(StrictModel):
             for where, ref in refs:
                 if ref not in names:
                     known = ", ".join(names) or "none defined"
-                    raise ValueError(
-                        f"{where} refers to receiver {ref!r}, which is not in receivers ({known})"
-                    )
+                    raise ValueError(f"{where} refers to receiver {ref!r}, which is not in receivers ({known})")
         elif self.receivers:
-            raise ValueError(
-                "receivers are defined but 'routing.default' is not; say which receiver gets alerts"
-            )
+            raise ValueError("receivers are defined but 'routing.default' is not; say which receiver gets alerts")
         return self
 
 
@@ -561,9 +553,7 @@ class Cluster(StrictModel):
     name: str
     namespace: DnsLabel = "observability"
     kube_version: str | None = Field(default=None, description="target Kubernetes minor version, e.g. '1.29'")
-    storage_class: str | None = Field(
-        default=None, description="default StorageClass; null uses the cluster's"
-    )
+    storage_class: str | None = Field(default=None, description="default StorageClass; null uses the cluster's")
 
     @field_validator("kube_version")
     @classmethod
@@ -576,9 +566,7 @@ class Cluster(StrictModel):
 class Stack(StrictModel):
     """The whole stack.yaml."""
 
-    name: DnsLabel = Field(
-        default="obs", description="instance name; app.kubernetes.io/instance on every object"
-    )
+    name: DnsLabel = Field(default="obs", description="instance name; app.kubernetes.io/instance on every object")
     cluster: Cluster
     logging: Logging = Logging()
     metrics: Metrics = Metrics()
@@ -592,6 +580,12 @@ class Stack(StrictModel):
             if (svc.namespace, svc.name) in seen:
                 raise ValueError(f"service {svc.namespace}/{svc.name} is declared twice")
             seen.add((svc.namespace, svc.name))
+        topics = self.logging.kafka.topics
+        if self.logging.filebeat.topic_routing != "none" and topics.dead_letter.name.startswith(f"{topics.logs.name}."):
+            raise ValueError(
+                f"logging.kafka.topics.dead_letter {topics.dead_letter.name!r} starts with '{topics.logs.name}.', the "
+                "prefix of routed topics the processor consumes; rename it (e.g. logs-dead-letter)"
+            )
         if self.logging.enabled and self.logging.processor.enabled and self.logging.kafka.enabled is False:
             raise ValueError("logging.processor needs logging.kafka (enable it, or use mode: external)")
         return self

@@ -31,6 +31,9 @@ class _Section(BaseModel):
 class KafkaSettings(_Section):
     bootstrap_servers: list[str] = Field(min_length=1)
     topic: str = "logs"
+    topic_pattern: str | None = Field(
+        default=None, description="also consume topics matching this regex (Filebeat topic routing: '^logs\\..+')"
+    )
     group: str = "observability-processor"
     dead_letter_topic: str = "logs-dead-letter"
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -41,6 +44,13 @@ class KafkaSettings(_Section):
     client_config: dict[str, str | int | bool] = Field(
         default_factory=dict, description="extra librdkafka settings (advanced; overrides ours)"
     )
+
+    @field_validator("topic_pattern")
+    @classmethod
+    def _pattern(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("^"):
+            raise ValueError(f"must be a regular expression starting with '^' (librdkafka's regex form), got {v!r}")
+        return v
 
     @field_validator("bootstrap_servers")
     @classmethod

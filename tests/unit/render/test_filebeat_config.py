@@ -101,15 +101,15 @@ def test_kafka_output_follows_the_spec() -> None:
 @pytest.mark.parametrize(
     ("routing", "rules"),
     [
-        ("namespace", [{"topic": "logs-%{[kubernetes.namespace]}", "when.has_fields": ["kubernetes.namespace"]}]),
+        ("namespace", [{"topic": "logs.%{[kubernetes.namespace]}", "when.has_fields": ["kubernetes.namespace"]}]),
         (
             "app",
             [
                 {
-                    "topic": "logs-%{[kubernetes.labels.app_kubernetes_io/name]}",
+                    "topic": "logs.%{[kubernetes.labels.app_kubernetes_io/name]}",
                     "when.has_fields": ["kubernetes.labels.app_kubernetes_io/name"],
                 },
-                {"topic": "logs-%{[kubernetes.labels.app]}", "when.has_fields": ["kubernetes.labels.app"]},
+                {"topic": "logs.%{[kubernetes.labels.app]}", "when.has_fields": ["kubernetes.labels.app"]},
             ],
         ),
     ],
@@ -121,6 +121,9 @@ def test_topic_routing_has_a_fallback_topic(routing: str, rules: list[dict[str, 
     kafka = _config(rendered.files["filebeat/filebeat.yml"])["output.kafka"]
     assert kafka["topics"] == rules
     assert kafka["topic"] == "logs"  # used when no rule matches
+    # the processor consumes every routed topic, and never its own dead-letter topic
+    pattern = yaml.safe_load(rendered.files["processor/processor.yaml"])["kafka"]["topic_pattern"]
+    assert re.fullmatch(pattern.lstrip("^"), "logs.shop") and not re.fullmatch(pattern.lstrip("^"), "logs-dead-letter")
     kafka_sts = next(o for o in rendered.manifests["kafka"] if o["kind"] == "StatefulSet")
     env = {e["name"]: e.get("value") for e in kafka_sts["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "true"

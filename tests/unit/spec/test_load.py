@@ -161,3 +161,16 @@ def test_unpinned_image_is_rejected():
 def test_replication_cannot_exceed_brokers():
     found = problems("cluster: {name: dev}\nlogging:\n  kafka: {replicas: 1, replication: 3}\n")
     assert "exceeds 1 broker replicas" in found[0]
+
+
+def test_dead_letter_topic_cannot_be_a_routed_topic():
+    found = problems(
+        """\
+        cluster: {name: dev}
+        logging:
+          filebeat: {topic_routing: namespace}
+          kafka:
+            topics: {dead_letter: {name: logs.dead}}
+        """
+    )
+    assert "starts with 'logs.', the prefix of routed topics the processor consumes" in found[0]
