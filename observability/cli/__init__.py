@@ -23,11 +23,16 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported for their side effect of adding commands to `app`; one module per command group.
-    from observability.cli import logs_cmds, process_cmds, render_cmds, spec_cmds  # noqa: F401
-    from observability.cli import cluster_cmds  # noqa: F401
-    from observability.cli import dashboards_cmds  # noqa: F401
-    from observability.cli import demo_cmds  # noqa: F401
-    from observability.cli import alerts_cmds  # noqa: F401
+    from observability.cli import (  # noqa: F401
+        alerts_cmds,
+        cluster_cmds,
+        dashboards_cmds,
+        demo_cmds,
+        logs_cmds,
+        process_cmds,
+        render_cmds,
+        spec_cmds,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
