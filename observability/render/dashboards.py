@@ -17,7 +17,7 @@ from observability.errors import RenderError, SpecError
 from observability.render.dashboard_defs import Definition, EsQuery, Panel, PromQuery, Row, Variable
 from observability.render.yamlfmt import dump_json
 from observability.spec import Stack
-from observability.spec.load import _dotted, _line_for, _load_yaml
+from observability.spec.load import dotted_path, line_for, load_yaml_with_lines
 
 SCHEMA_VERSION = 39
 MANAGED_TAG = "obs-managed"
@@ -37,7 +37,7 @@ def dashboard_uid(name: str, definition: Definition) -> str:
 def parse_definition(text: str, source: str) -> Definition:
     """Validate one definition; RenderError lists every problem as `source:line path: message`."""
     try:
-        data, lines = _load_yaml(text, source)
+        data, lines = load_yaml_with_lines(text, source)
     except SpecError as e:
         raise RenderError("\n".join(e.problems)) from None
     if not isinstance(data, dict):
@@ -52,10 +52,10 @@ def parse_definition(text: str, source: str) -> Definition:
             message = str((err.get("ctx") or {}).get("error", err["msg"]))
             if err["type"] == "extra_forbidden":
                 message = "unknown key"
-            problems.append(f"{source}:{_line_for(loc, lines)} {_dotted(loc)}: {message}")
+            problems.append(f"{source}:{line_for(loc, lines)} {dotted_path(loc)}: {message}")
         _fail(source, problems)
     problems = [
-        f"{source}:{_line_for(('panels', i), lines)} {_dotted(('panels', i))}: {message}"
+        f"{source}:{line_for(('panels', i), lines)} {dotted_path(('panels', i))}: {message}"
         for i, message in definition.panel_problems()
     ]
     if problems:

@@ -21,7 +21,7 @@ Path = tuple[str | int, ...]
 
 def parse_stack(text: str, source: str = "stack.yaml") -> Stack:
     """Validate stack.yaml text; raise SpecError listing every problem as `source:line path: message`."""
-    data, lines = _load_yaml(text, source)
+    data, lines = load_yaml_with_lines(text, source)
     if data is None:
         raise SpecError(
             [f"{source}:1: the file is empty; run `obs init` to write a starter stack.yaml"], source=source
@@ -41,7 +41,8 @@ def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _load_yaml(text: str, source: str) -> tuple[Any, dict[Path, int]]:
+def load_yaml_with_lines(text: str, source: str) -> tuple[Any, dict[Path, int]]:
+    """Parse YAML into plain Python data plus the line of every field path; duplicate keys are errors."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
@@ -67,7 +68,7 @@ def _to_python(node: yaml.Node, path: Path, lines: dict[Path, int], dupes: list[
             key = _scalar(key_node)
             if key in out:
                 dupes.append(
-                    f"{source}:{key_node.start_mark.line + 1} {_dotted((*path, key))}: duplicate key; "
+                    f"{source}:{key_node.start_mark.line + 1} {dotted_path((*path, key))}: duplicate key; "
                     f"it is already set on line {lines[(*path, key)]} — keep one of them"
                 )
             out[key] = _to_python(value_node, (*path, key), lines, dupes, source)
@@ -87,14 +88,16 @@ def _scalar(node: yaml.Node) -> Any:
         loader.dispose()
 
 
-def _dotted(path: Path) -> str:
+def dotted_path(path: Path) -> str:
+    """('services', 0, 'name') → 'services[0].name', the form users see in error messages."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
 
-def _line_for(path: Path, lines: dict[Path, int]) -> int:
+def line_for(path: Path, lines: dict[Path, int]) -> int:
+    """The line of `path`, or of its nearest ancestor that has one (a missing field's parent)."""
     for end in range(len(path), -1, -1):
         if path[:end] in lines:
             return lines[path[:end]]
@@ -103,8 +106,8 @@ def _line_for(path: Path, lines: dict[Path, int]) -> int:
 
 def _describe(err: Any, lines: dict[Path, int], source: str) -> str:
     loc: Path = tuple(p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p)))
-    line = _line_for(loc, lines)
-    where = f"{source}:{line} {_dotted(loc)}"
+    line = line_for(loc, lines)
+    where = f"{source}:{line} {dotted_path(loc)}"
     kind = err["type"]
     if kind == "extra_forbidden":
         return f"{where}: unknown key{_suggest(loc)}"
