@@ -23,13 +23,9 @@ def parse_stack(text: str, source: str = "stack.yaml") -> Stack:
     """Validate stack.yaml text; raise SpecError listing every problem as `source:line path: message`."""
     data, lines = load_yaml_with_lines(text, source)
     if data is None:
-        raise SpecError(
-            [f"{source}:1: the file is empty; run `obs init` to write a starter stack.yaml"], source=source
-        )
+        raise SpecError([f"{source}:1: the file is empty; run `obs init` to write a starter stack.yaml"], source=source)
     if not isinstance(data, dict):
-        raise SpecError(
-            [f"{source}:1: the top level must be a mapping of keys such as 'cluster:'"], source=source
-        )
+        raise SpecError([f"{source}:1: the top level must be a mapping of keys such as 'cluster:'"], source=source)
     try:
         return Stack.model_validate(data)
     except ValidationError as e:
@@ -119,9 +115,7 @@ def _describe(err: Any, lines: dict[Path, int], source: str) -> str:
 
 def _is_union_tag(part: str) -> bool:
     # pydantic puts the chosen union member ("int", "str", "function-after[...]") into error locations
-    return part in {"int", "str", "float", "bool", "list[str]"} or part.startswith(
-        ("function-", "constrained-")
-    )
+    return part in {"int", "str", "float", "bool", "list[str]"} or part.startswith(("function-", "constrained-"))
 
 
 def _message(err: Any) -> str:
@@ -188,9 +182,7 @@ def _child_model(model: Any, part: str | int) -> Any:
         return model
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return None
-    info = model.model_fields.get(part) or next(
-        (f for f in model.model_fields.values() if f.alias == part), None
-    )
+    info = model.model_fields.get(part) or next((f for f in model.model_fields.values() if f.alias == part), None)
     if info is None:
         return None
     return _unwrap(info.annotation)

@@ -1,0 +1,75 @@
+"""Spec layer: the Go services to monitor and their SLOs."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from observability.spec.common import DnsLabel, Duration, StrictModel
+
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+class LatencySLO(StrictModel):
+    threshold: Duration = Field(description="a request slower than this counts against the SLO, e.g. 300ms")
+    target: float = Field(gt=0, lt=100, description="percent of requests faster than threshold, e.g. 99")
+
+
+class SLO(StrictModel):
+    availability: float | None = Field(
+        default=None, gt=0, lt=100, description="percent of requests that are not 5xx, e.g. 99.9"
+    )
+    latency: LatencySLO | None = None
+    window: Duration = "30d"
+
+    @model_validator(mode="after")
+    def _something(self) -> SLO:
+        if self.availability is None and self.latency is None:
+            raise ValueError("an slo needs 'availability', 'latency' or both")
+        return self
+
+
+class ServiceMetrics(StrictModel):
+    port: int | str = Field(description="container port number or name serving metrics")
+    path: str = "/metrics"
+    scheme: Literal["http", "https"] = "http"
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and not 1 <= v <= 65535:
+            raise ValueError(f"must be a port between 1 and 65535, got {v}")
+        if isinstance(v, str) and not re.match(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$", v):
+            raise ValueError(f"must be a port number or a container port name (IANA_SVC_NAME), got {v!r}")
+        return v
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not v.startswith("/"):
+            raise ValueError(f"must start with '/', got {v!r}")
+        return v
+
+
+class GoService(StrictModel):
+    """A Go service whose metrics Prometheus scrapes and whose alerts and dashboards are generated."""
+
+    name: DnsLabel
+    namespace: DnsLabel
+    selector: dict[str, str] = Field(min_length=1, description="pod labels that select this service's pods")
+    metrics: ServiceMetrics
+    team: str | None = Field(default=None, description="routes this service's alerts to the team's receiver")
+    slo: SLO | None = None
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            if not _LABEL_KEY.match(key):
+                raise ValueError(f"{key!r} is not a valid Kubernetes label key")
+            if not isinstance(value, str) or not _LABEL_VALUE.match(value):
+                raise ValueError(f"value of {key!r} must be a valid label value (a string), got {value!r}")
+        return v
