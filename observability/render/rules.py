@@ -6,6 +6,10 @@ ratios exceed 6×; ticket when 3d and 6h exceed 1×. Like Sloth and Pyrra we add
 so a steady medium burn opens a ticket within hours instead of days. The factors are derived from the share of
 the budget each pair may consume (2%, 5%, 10%, 10%) and the SLO window, so a 30d window gives exactly the
 workbook's 14.4 / 6 / 3 / 1 and other windows stay consistent.
+
+Each SLO group also records the objectives themselves as constant series (`vector(<value>)` with the service's
+`namespace`/`service` labels), so the SLO dashboard reads each service's own objectives from Prometheus instead of
+asking the user to re-type what the spec already says.
 """
 
 from __future__ import annotations
@@ -71,6 +75,30 @@ def _record_name(kind: str, window: str) -> str:
     return f"namespace_service:slo_{kind}:ratio_rate{window}"
 
 
+def _objective_rule(svc: GoService, kind: str, unit: str, value: float, **extra: str) -> dict[str, Any]:
+    return {
+        "record": f"namespace_service:slo_{kind}:{unit}",
+        "expr": f"vector({value:.10g})",
+        "labels": {"namespace": svc.namespace, "service": svc.name, **extra},
+    }
+
+
+def _objective_rules(svc: GoService) -> list[dict[str, Any]]:
+    """The SLO as constant series: the window (its spec text in `window`, usable as a PromQL range), the
+    availability and latency objectives as ratios, and the latency threshold with the histogram bucket bound
+    it selects in `le` — so `and on(namespace, service, le)` picks the SLI's bucket without retyping it."""
+    slo = svc.slo
+    assert slo is not None
+    rules = [_objective_rule(svc, "window", "seconds", duration_seconds(slo.window), window=slo.window)]
+    if slo.availability is not None:
+        rules.append(_objective_rule(svc, "availability_objective", "ratio", round(slo.availability / 100, 10)))
+    if slo.latency is not None:
+        threshold = duration_seconds(slo.latency.threshold)
+        rules.append(_objective_rule(svc, "latency_objective", "ratio", round(slo.latency.target / 100, 10)))
+        rules.append(_objective_rule(svc, "latency_threshold", "seconds", threshold, le=_le(threshold)))
+    return rules
+
+
 def _sli_rules(svc: GoService, kind: str) -> list[dict[str, Any]]:
     by = "sum by (namespace, service)"
     rules = []
@@ -127,12 +155,12 @@ def _burn_alert(svc: GoService, kind: str, objective: float, severity: str) -> d
 
 
 def render_slo_groups(stack: Stack) -> list[dict[str, Any]]:
-    """One rule group per service with an SLO: SLI recording rules, then page and ticket burn alerts."""
+    """One rule group per service with an SLO: objective and SLI recording rules, then page and ticket alerts."""
     groups = []
     for svc in sorted(stack.services, key=lambda s: (s.namespace, s.name)):
         if svc.slo is None:
             continue
-        rules: list[dict[str, Any]] = []
+        rules = _objective_rules(svc)
         targets: list[tuple[str, float]] = []
         if svc.slo.availability is not None:
             targets.append(("errors", svc.slo.availability))

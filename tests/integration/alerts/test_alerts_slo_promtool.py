@@ -1,5 +1,6 @@
 """Integration: the SLO rules generated for the example spec, unit-tested with the real promtool —
-a fast burn pages (and opens the slow-burn ticket), a burn within budget stays quiet."""
+a fast burn pages (and opens the slow-burn ticket), a burn within budget stays quiet, and the objectives
+the SLO dashboard reads are recorded with the spec's values and the service's labels."""
 
 from __future__ import annotations
 
@@ -17,6 +18,48 @@ TESTS = """
 rule_files: [slo.yaml]
 evaluation_interval: 1m
 tests:
+  - name: the spec's objectives are constant series labelled like the service's own series
+    interval: 1m
+    promql_expr_test:
+      - expr: namespace_service:slo_availability_objective:ratio
+        eval_time: 5m
+        exp_samples:
+          - labels: 'namespace_service:slo_availability_objective:ratio{namespace="shop",service="checkout"}'
+            value: 0.999
+      - expr: namespace_service:slo_latency_objective:ratio
+        eval_time: 5m
+        exp_samples:
+          - labels: 'namespace_service:slo_latency_objective:ratio{namespace="shop",service="checkout"}'
+            value: 0.99
+      - expr: namespace_service:slo_latency_threshold:seconds
+        eval_time: 5m
+        exp_samples:
+          - labels: 'namespace_service:slo_latency_threshold:seconds{namespace="shop",service="checkout",le="0.3"}'
+            value: 0.3
+      - expr: namespace_service:slo_window:seconds
+        eval_time: 5m
+        exp_samples:
+          - labels: 'namespace_service:slo_window:seconds{namespace="shop",service="checkout",window="30d"}'
+            value: 2592000
+  - name: the threshold series selects the SLI's histogram bucket by joining on le
+    interval: 1m
+    input_series:
+      - series: 'http_request_duration_seconds_bucket{namespace="shop",service="checkout",instance="a",le="0.25"}'
+        values: '0+500x10'
+      - series: 'http_request_duration_seconds_bucket{namespace="shop",service="checkout",instance="a",le="0.3"}'
+        values: '0+540x10'
+      - series: 'http_request_duration_seconds_bucket{namespace="shop",service="checkout",instance="a",le="+Inf"}'
+        values: '0+600x10'
+    promql_expr_test:
+      - expr: >-
+          sum by (namespace, service) (
+            http_request_duration_seconds_bucket
+            and on(namespace, service, le) namespace_service:slo_latency_threshold:seconds
+          )
+        eval_time: 10m
+        exp_samples:
+          - labels: '{namespace="shop",service="checkout"}'
+            value: 5400
   - name: 5% errors burn a 99.9% budget 50x too fast
     interval: 1m
     input_series:

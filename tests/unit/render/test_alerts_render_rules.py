@@ -51,7 +51,9 @@ def test_availability_slo_renders_recording_rules_and_page_and_ticket_alerts() -
     assert group["name"] == "slo:shop/checkout"
     records = [r["record"] for r in group["rules"] if "record" in r]
     assert records == [
-        f"namespace_service:slo_errors:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+        "namespace_service:slo_window:seconds",
+        "namespace_service:slo_availability_objective:ratio",
+        *(f"namespace_service:slo_errors:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")),
     ]
     alerts = [r for r in group["rules"] if "alert" in r]
     assert [(a["alert"], a["labels"]["severity"]) for a in alerts] == [
@@ -68,13 +70,42 @@ def test_availability_slo_renders_recording_rules_and_page_and_ticket_alerts() -
     assert 'ratio_rate3d{namespace="shop",service="checkout"} > 0.001' in ticket["expr"]
     assert page["labels"]["team"] == "payments"
     assert page["annotations"]["runbook_url"].endswith("/docs/runbooks/SLOErrorBudgetBurn.md")
-    assert 'status=~"5.."' in group["rules"][0]["expr"]
+    assert 'status=~"5.."' in group["rules"][2]["expr"]
+
+
+def test_objectives_are_recorded_as_constants_with_the_service_labels() -> None:
+    slo = {"availability": 99.95, "latency": {"threshold": "250ms", "target": 99.5}, "window": "28d"}
+    group = yaml.safe_load(render_rule_files(_stack(services=[_svc(slo)]), {})[SLO_RULES_FILE])["groups"][0]
+    constants = {r["record"]: (r["expr"], r["labels"]) for r in group["rules"] if "labels" in r and "record" in r}
+    svc = {"namespace": "shop", "service": "checkout"}
+    assert constants == {
+        "namespace_service:slo_window:seconds": ("vector(2419200)", {**svc, "window": "28d"}),
+        "namespace_service:slo_availability_objective:ratio": ("vector(0.9995)", svc),
+        "namespace_service:slo_latency_objective:ratio": ("vector(0.995)", svc),
+        # `le` is the bucket bound the latency SLI selects, so dashboards can join on it
+        "namespace_service:slo_latency_threshold:seconds": ("vector(0.25)", {**svc, "le": "0.25"}),
+    }
+
+
+def test_only_the_objectives_an_slo_declares_are_recorded() -> None:
+    group = yaml.safe_load(
+        render_rule_files(_stack(services=[_svc({"latency": {"threshold": "1s", "target": 95}})]), {})[SLO_RULES_FILE]
+    )["groups"][0]
+    constants = {r["record"]: r for r in group["rules"] if r.get("expr", "").startswith("vector(")}
+    assert set(constants) == {
+        "namespace_service:slo_window:seconds",
+        "namespace_service:slo_latency_objective:ratio",
+        "namespace_service:slo_latency_threshold:seconds",
+    }
+    assert constants["namespace_service:slo_latency_threshold:seconds"]["labels"]["le"] == "1"
+    assert constants["namespace_service:slo_window:seconds"]["labels"]["window"] == "30d"
 
 
 def test_latency_slo_uses_the_threshold_bucket() -> None:
     stack = _stack(services=[_svc({"latency": {"threshold": "300ms", "target": 99}}, team=None)])
     group = yaml.safe_load(render_rule_files(stack, {})[SLO_RULES_FILE])["groups"][0]
-    assert 'le="0.3"' in group["rules"][0]["expr"]
+    sli = next(r for r in group["rules"] if r.get("record") == "namespace_service:slo_slow_requests:ratio_rate5m")
+    assert 'le="0.3"' in sli["expr"]
     alerts = [r for r in group["rules"] if "alert" in r]
     assert {a["alert"] for a in alerts} == {"SLOLatencyBudgetBurn"}
     assert "team" not in alerts[0]["labels"]
