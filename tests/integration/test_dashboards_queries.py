@@ -3,10 +3,12 @@
 Real processes only: Debian's Prometheus scrapes two instances of the sample Go service, the real
 `obs process` (consuming the services' own logs, shipped in Filebeat's event shape into confluent-kafka's
 mock Kafka cluster, indexing into FakeElasticsearch with injected 429s), node-exporter, Alertmanager and
-itself; a rule that always fires makes ALERTS exist. Template variables are resolved like Grafana does —
-by running each variable's label_values() query against this Prometheus — and substituted into the
-panel queries. A panel may only be exempt when its definition says `needs:` a component that cannot
-run here, with the reason; the test checks that reason is present and the component really is absent.
+itself; a rule that always fires makes ALERTS exist, and the SLO rules `obs render` generates for a spec
+whose checkout service has an SLO give the SLO dashboard its objectives (catalog has none). Template
+variables are resolved like Grafana does — by running each variable's label_values() query against this
+Prometheus — and substituted into the panel queries. A panel may only be exempt when its definition says
+`needs:` a component that cannot run here, with the reason; the test checks that reason is present and
+the component really is absent.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from observability.local.goservice import build_go_service, start_go_service
 from observability.pipeline.shipper import AgentMeta, PodMeta, filebeat_event, read_new_lines
 from observability.render.dashboard_defs import Panel
 from observability.render.dashboards import compile_dashboard, dashboard_uid, parse_definition
+from observability.render.rules import SLO_RULES_FILE, render_rule_files
+from observability.spec import Stack
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "doubles"))
@@ -45,6 +49,8 @@ from fake_elasticsearch import FakeElasticsearch, Faults  # noqa: E402
 pytestmark = pytest.mark.integration
 
 SERVICES = (("checkout", "shop"), ("catalog", "shop"))
+# 250ms is a bucket bound of the sample service's histogram, as a latency threshold must be
+SLOS = {"checkout": {"availability": 99.9, "latency": {"threshold": "250ms", "target": 99}, "window": "30d"}}
 BUILTINS = {"__rate_interval": "15s", "__interval": "2s", "__range": "5m", "__range_s": "300"}
 ABSENT_HERE = {"kafka-exporter", "kube-state-metrics", "elasticsearch", "filebeat", "kubernetes"}
 RULES = """\
@@ -56,6 +62,18 @@ groups:
         labels: {severity: ticket, namespace: shop, service: checkout}
         annotations: {summary: keeps ALERTS populated so the alerts dashboard has something to show}
 """
+
+
+def _slo_rules() -> str:
+    stack = Stack.model_validate({
+        "cluster": {"name": "dashboards-test"},
+        "services": [
+            {"name": name, "namespace": ns, "selector": {"app": name}, "metrics": {"port": 8080},
+             **({"slo": SLOS[name]} if name in SLOS else {})}
+            for name, ns in SERVICES
+        ],
+    })
+    return render_rule_files(stack, {})[SLO_RULES_FILE]
 
 
 def _get(url: str, timeout: float = 5) -> Any:
@@ -150,7 +168,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             for i, (job, target, labels) in enumerate(targets)
         )
         prom_yaml = "global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n" + scrape
-        prom = start_prometheus(prom_yaml, {"dashboard-test.yaml": RULES}, tmp / "prom", alertmanager_url=am.url)
+        rules = {"dashboard-test.yaml": RULES, SLO_RULES_FILE: _slo_rules()}
+        prom = start_prometheus(prom_yaml, rules, tmp / "prom", alertmanager_url=am.url)
         cleanup.append(prom.stop)
         # Prometheus scrapes itself too (rule evaluation failures); its port is known only once it runs
         loaded = yaml.safe_load(prom.config_path.read_text())
@@ -242,6 +261,28 @@ def test_every_dashboard_query_returns_series(prometheus: str) -> None:
         component = line.split(": needs ", 1)[1].split(" — ", 1)[0]
         assert component in ABSENT_HERE, line
         assert not _query(prometheus, 'up{job=~".*' + component.split("-")[0] + '.*"}'), line
+
+
+def test_slo_dashboard_lists_exactly_the_services_with_an_slo(prometheus: str) -> None:
+    (slo,) = [d for d, _ in _definitions() if d["title"] == "SLO and error budget"]
+    deadline = time.monotonic() + 30
+    while True:
+        values, problems = _resolve_variables(prometheus, slo)
+        if not problems or time.monotonic() > deadline:
+            break
+        time.sleep(1)  # the constant series appear with the first rule evaluation
+    assert problems == []
+    series = _get(f"{prometheus}/api/v1/series?" + urllib.parse.urlencode(
+        {"match[]": 'namespace_service:slo_window:seconds{namespace="shop"}'}
+    ))["data"]
+    assert sorted(s["service"] for s in series) == sorted(SLOS)
+    assert values["service"] == "checkout"
+    threshold = _query(prometheus, 'namespace_service:slo_latency_threshold:seconds{service="checkout"}')
+    assert [(t["metric"]["le"], float(t["value"][1])) for t in threshold] == [("0.25", 0.25)]
+    # queries over the window answer only for the service's own SLO window, never silently for another
+    (over_window,) = [t["expr"] for p, t in prometheus_queries(slo) if p["title"] == "Availability over the window"]
+    assert _query(prometheus, substitute(over_window, {**values, "window": "30d"}))
+    assert _query(prometheus, substitute(over_window, {**values, "window": "7d"})) == []
 
 
 def test_exempt_panels_are_few_and_explained() -> None:
