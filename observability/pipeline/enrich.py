@@ -42,6 +42,7 @@ _HTTP_KEYS = frozenset(
     (*_METHOD_KEYS, *_STATUS_KEYS, *_PATH_KEYS, *_DURATION_KEYS, *_IP_KEYS, *("user_agent", "userAgent", "ua",
      "http.user_agent", "user_agent.original"))
 )  # fmt: skip
+_ID_KEYS = frozenset((*_TRACE_KEYS, *_SPAN_KEYS, "traceparent"))
 _SERVICE_LABELS = ("app_kubernetes_io/name", "app.kubernetes.io/name", "app", "k8s-app", "name")
 _VERSION_LABELS = ("app_kubernetes_io/version", "app.kubernetes.io/version", "version")
 _FINGERPRINT_NOISE = re.compile(
@@ -281,15 +282,8 @@ def enrich(event: dict[str, Any], parsed: dict[str, Any], settings: EnrichSettin
         service["environment"] = settings.environment
     if service:
         doc["service"] = service
-    for out_key, keys in (("trace", _TRACE_KEYS), ("span", _SPAN_KEYS)):
-        value = _pop_any(fields, keys)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-            doc[out_key] = {"id": str(value)}
-    traceparent = fields.pop("traceparent", None)
-    if isinstance(traceparent, str) and "trace" not in doc:
-        parts = traceparent.split("-")
-        if len(parts) == 4 and len(parts[1]) == 32 and len(parts[2]) == 16:
-            doc["trace"], doc["span"] = {"id": parts[1]}, {"id": parts[2]}
+    if fields and not fields.keys().isdisjoint(_ID_KEYS):  # one set test for the many lines without ids
+        _put_trace(doc, fields)
 
     if http:
         _put_http(doc, http, redactor)
@@ -323,6 +317,18 @@ def enrich(event: dict[str, Any], parsed: dict[str, Any], settings: EnrichSettin
         go["fields"] = redactor.mapping(fields)
     doc["go"] = go
     return doc
+
+
+def _put_trace(doc: dict[str, Any], fields: dict[str, Any]) -> None:
+    for out_key, keys in (("trace", _TRACE_KEYS), ("span", _SPAN_KEYS)):
+        value = _pop_any(fields, keys)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            doc[out_key] = {"id": str(value)}
+    traceparent = fields.pop("traceparent", None)
+    if isinstance(traceparent, str) and "trace" not in doc:
+        parts = traceparent.split("-")
+        if len(parts) == 4 and len(parts[1]) == 32 and len(parts[2]) == 16:
+            doc["trace"], doc["span"] = {"id": parts[1]}, {"id": parts[2]}
 
 
 def _put_http(doc: dict[str, Any], http: dict[str, Any], redactor: Redactor) -> None:

@@ -38,9 +38,9 @@ _MAX_BODY_BYTES = 50 * 1024 * 1024
 @dataclass(slots=True)
 class _Pending:
     item: SinkItem
-    """The item; its document is dropped once it waits for a retry (`source` has it serialised)."""
-    source: bytes
-    """orjson of the document; zlib-compressed while `compressed` (waiting for a retry)."""
+    """The item; its document is dropped once it waits for a retry (`lines` has it serialised)."""
+    lines: bytes
+    """The item's `_bulk` action and source lines; zlib-compressed while `compressed` (waiting for a retry)."""
     original_z: bytes = b""
     """The compressed original Kafka value while `item.original` is emptied (waiting for a retry)."""
     attempts: int = 0
@@ -48,11 +48,7 @@ class _Pending:
     compressed: bool = False
 
     def body_lines(self) -> bytes:
-        source = zlib.decompress(self.source) if self.compressed else self.source
-        item = self.item
-        return b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (
-            item.index.encode(), item.doc_id.encode(), source
-        )
+        return zlib.decompress(self.lines) if self.compressed else self.lines
 
 
 @dataclass(frozen=True)
@@ -92,7 +88,9 @@ class ElasticsearchSink:
         return None  # templates and ILM policy are created by apply.elasticsearch before the runner starts
 
     def add(self, item: SinkItem) -> None:
-        self._fresh.append(_Pending(item, orjson.dumps(item.document)))
+        # Serialised once, straight into the two NDJSON lines of the `_bulk` body.
+        self._fresh.append(_Pending(item, b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (
+            item.index.encode(), item.doc_id.encode(), orjson.dumps(item.document))))  # fmt: skip
 
     def pending(self) -> int:
         return len(self._fresh) + len(self._retry)
@@ -172,7 +170,7 @@ class ElasticsearchSink:
         if not pending.compressed:
             # Waiting items may pile up to max_in_flight: keep only compressed bytes, not the document,
             # and the original Kafka value compressed too (it is only needed again if the item is rejected).
-            pending.source = zlib.compress(pending.source, 1)
+            pending.lines = zlib.compress(pending.lines, 1)
             pending.compressed = True
             pending.original_z = zlib.compress(pending.item.original, 1)
             pending.item = replace(pending.item, document=_EMPTY, original=b"")

@@ -56,7 +56,7 @@ def consumer_config(settings: KafkaSettings) -> dict[str, Any]:
         "max.partition.fetch.bytes": max(4 * 1_048_576, settings.max_message_bytes + 65536),
         "receive.message.max.bytes": max(100_000_000, settings.max_message_bytes * 2 + 65536),
         # A caught-up consumer must not sit on an empty fetch for long: this bounds the added latency.
-        "fetch.wait.max.ms": 100,
+        "fetch.wait.max.ms": 20,
         "session.timeout.ms": 10_000,
         "heartbeat.interval.ms": 1000,
         "max.poll.interval.ms": 300_000,

@@ -23,7 +23,7 @@ DEAD = "dead"
 DROPPED = "dropped"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """STORE with `item`, DEAD with `reason`/`detail`, or DROPPED with `reason` (the drop rule)."""
 
@@ -40,6 +40,8 @@ class Transformer:
     def __init__(self, settings: EnrichSettings, max_bytes: int) -> None:
         self.settings = settings
         self.max_bytes = max_bytes
+        # One shared name for every document of a data stream (not a new string per event).
+        self._stream = _index_name({}, settings) if settings.index is None else None
 
     @classmethod
     def from_config(cls, config: ProcessorConfig) -> Transformer:
@@ -60,7 +62,8 @@ class Transformer:
                 rule = drop_reason(doc, self.settings.drop)
                 if rule is not None:
                     return Outcome(DROPPED, reason=rule, format=fmt)
-            item = SinkItem(document_id(position), _index_name(doc, self.settings), doc, position, raw or b"")
+            index = self._stream or _index_name(doc, self.settings)
+            item = SinkItem(document_id(position), index, doc, position, raw or b"")
             return Outcome(STORE, item=item, format=fmt)
         except Exception as e:  # one bad event must not stop the stream; it is kept in the dead-letter topic
             return Outcome(DEAD, reason="internal_error", detail=f"{type(e).__name__}: {e}"[:500])
