@@ -197,6 +197,10 @@ class Processor:
             self.metrics.dead_lettered.labels("rejected").inc()
             self.dead_letter.send(item.original, "rejected", reason, item.position)
         self._retry_at = self._last_flush + result.retry_after if result.retry_after is not None else 0.0
+        if not getattr(self.sink, "up", True):
+            # A failed request leaves reference cycles (exception tracebacks) that hold whole request bodies;
+            # with the raised gen-0 threshold and the loop idle while paused they would wait long to be freed.
+            gc.collect()
 
     def _apply_pause(self) -> None:
         consumer = self.consumer
