@@ -19,6 +19,9 @@ from observability.pipeline.sink import Position
 from observability.spec.processor import KafkaSettings
 
 log = logging.getLogger("observability.processor")
+# librdkafka's own messages (broker disconnects, retries) go through Python logging like ours, instead of
+# raw `%6|...` lines on stderr that no log pipeline parses.
+kafka_log = logging.getLogger("observability.processor.kafka")
 
 # The dead-letter value must fit the broker's default message.max.bytes (1 MB) with headers.
 _DLQ_MAX_VALUE = 900_000
@@ -60,6 +63,7 @@ def consumer_config(settings: KafkaSettings) -> dict[str, Any]:
         "session.timeout.ms": 10_000,
         "heartbeat.interval.ms": 1000,
         "max.poll.interval.ms": 300_000,
+        "logger": kafka_log,
         **_security(settings),
     }
     conf.update(settings.client_config)
@@ -73,6 +77,7 @@ def producer_config(settings: KafkaSettings) -> dict[str, Any]:
         "acks": "all",
         "linger.ms": 20,
         "message.timeout.ms": 30_000,
+        "logger": kafka_log,
         **_security(settings),
     }
     return conf
