@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from docker_support import require_docker
 
 REPO = Path(__file__).resolve().parents[2]
 # Inside the supported range (1.20–1.31); `latest` would be newer than obs supports.
@@ -25,21 +26,10 @@ K3S_IMAGE = "rancher/k3s:v1.30.6-k3s1"
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(1200)]
 
 
-def _docker_or_skip() -> None:
-    try:
-        import docker
-
-        docker.from_env().ping()
-    except Exception as e:
-        pytest.skip(
-            f"no Docker daemon ({type(e).__name__}); run this suite on a machine with Docker to test "
-            "`obs apply --wait` against a k3s cluster whose pods really start"
-        )
-
 
 @pytest.fixture(scope="module")
 def kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    _docker_or_skip()
+    require_docker('test `obs apply --wait` against a k3s cluster whose pods really start')
     from testcontainers.community.k3s import K3SContainer
 
     with K3SContainer(image=K3S_IMAGE) as k3s:

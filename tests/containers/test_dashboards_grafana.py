@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from docker_support import require_docker
 
 from observability.apply.grafana import (
     Grafana,
@@ -37,15 +38,6 @@ KIBANA_IMAGE = "docker.elastic.co/kibana/kibana:8.15.3"
 pytestmark = pytest.mark.containers
 
 
-def _docker_or_skip() -> None:
-    try:
-        import docker
-
-        docker.from_env().ping()
-    except Exception as e:
-        pytest.skip(f"no Docker daemon ({type(e).__name__}); run this suite on a machine with Docker to test "
-                    "against real Grafana and Kibana")
-
 
 def _wait(url: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
@@ -60,7 +52,7 @@ def _wait(url: str, seconds: float) -> None:
 
 @pytest.fixture(scope="module")
 def grafana_url() -> Iterator[str]:
-    _docker_or_skip()
+    require_docker('test against real Grafana and Kibana')
     from testcontainers.core.container import DockerContainer
 
     container = DockerContainer(GRAFANA_IMAGE).with_exposed_ports(3000).with_env("GF_SECURITY_ADMIN_PASSWORD", "pw")
@@ -105,7 +97,7 @@ def test_ui_edit_detected_and_export_round_trips(grafana_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def kibana_url() -> Iterator[str]:
-    _docker_or_skip()
+    require_docker('test against real Grafana and Kibana')
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.network import Network
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docker_support import require_docker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "render"))
 
@@ -30,17 +31,6 @@ KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.1"
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(900)]
 
-
-def _docker_or_skip() -> None:
-    try:
-        import docker
-
-        docker.from_env().ping()
-    except Exception as e:
-        pytest.skip(
-            f"no Docker daemon ({type(e).__name__}); run this suite on a machine with Docker to check the "
-            "rendered filebeat.yml with the real Filebeat image and ship logs through it to Kafka"
-        )
 
 
 def run_filebeat(config: str, tmp_path: Path, args: list[str], logs_dir: Path | None = None) -> Any:
@@ -69,7 +59,7 @@ def run_filebeat(config: str, tmp_path: Path, args: list[str], logs_dir: Path | 
     ids=["example", "external-sasl-tls", "static-input-app-routing"],
 )  # fmt: skip
 def test_filebeat_accepts_the_rendered_config(data: dict[str, Any], tmp_path: Path) -> None:
-    _docker_or_skip()
+    require_docker('check the rendered filebeat.yml with the real Filebeat image and ship logs through it to Kafka')
     config = render_filebeat_config(stack_from(data))
     with run_filebeat(config, tmp_path, ["test", "config"]) as container:
         result = container.get_wrapped_container().wait(timeout=120)
@@ -93,7 +83,7 @@ CRI_LINES = [
 
 @pytest.fixture
 def kafka() -> Iterator[str]:
-    _docker_or_skip()
+    require_docker('check the rendered filebeat.yml with the real Filebeat image and ship logs through it to Kafka')
     from testcontainers.kafka import KafkaContainer
 
     with KafkaContainer(KAFKA_IMAGE).with_kraft() as container:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from docker_support import run_elasticsearch
 
 from observability.apply.elasticsearch import connect_elasticsearch, ensure_log_templates
 from observability.apply.logsearch import ElasticsearchLogSearch, LogQuery, levels_at_or_above
@@ -23,32 +24,12 @@ from observability.pipeline.sink_elasticsearch import BulkSettings, Elasticsearc
 from observability.spec.processor import ElasticsearchSettings
 
 pytestmark = pytest.mark.containers
-ES_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture(scope="module")
 def es_url() -> Iterator[str]:
-    try:
-        import docker
-
-        docker.from_env().ping()
-    except Exception as e:
-        pytest.skip(f"no Docker daemon ({type(e).__name__}); run this suite on a machine with Docker to test "
-                    "log search against real Elasticsearch")  # fmt: skip
-    from testcontainers.core.container import DockerContainer
-    from testcontainers.core.waiting_utils import wait_for_logs
-
-    container = (
-        DockerContainer(ES_IMAGE)
-        .with_env("discovery.type", "single-node")
-        .with_env("xpack.security.enabled", "false")
-        .with_env("ES_JAVA_OPTS", "-Xms512m -Xmx512m")
-        .with_exposed_ports(9200)
-    )
-    with container:
-        wait_for_logs(container, "started", timeout=180)
-        yield f"http://{container.get_container_host_ip()}:{container.get_exposed_port(9200)}"
+    yield from run_elasticsearch('test log search against real Elasticsearch')
 
 
 def doc(offset: int, message: str, level: str, service: str, age_s: int) -> SinkItem:

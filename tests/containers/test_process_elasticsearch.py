@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from docker_support import run_elasticsearch
 
 from observability.apply.elasticsearch import connect_elasticsearch, ensure_log_templates
 from observability.pipeline.sink import Position
@@ -23,31 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "doubles"))
 from filebeat_events import LINES, event_bytes
 
 pytestmark = pytest.mark.containers
-ES_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"
 
 
 @pytest.fixture(scope="module")
 def es_url() -> Iterator[str]:
-    try:
-        import docker
-
-        docker.from_env().ping()
-    except Exception as e:
-        pytest.skip(f"no Docker daemon ({type(e).__name__}); run this suite on a machine with Docker to test "
-                    "the processor against real Elasticsearch")  # fmt: skip
-    from testcontainers.core.container import DockerContainer
-    from testcontainers.core.waiting_utils import wait_for_logs
-
-    container = (
-        DockerContainer(ES_IMAGE)
-        .with_env("discovery.type", "single-node")
-        .with_env("xpack.security.enabled", "false")
-        .with_env("ES_JAVA_OPTS", "-Xms512m -Xmx512m")
-        .with_exposed_ports(9200)
-    )
-    with container:
-        wait_for_logs(container, "started", timeout=180)
-        yield f"http://{container.get_container_host_ip()}:{container.get_exposed_port(9200)}"
+    yield from run_elasticsearch('test the processor against real Elasticsearch')
 
 
 def test_documents_land_in_the_data_stream_with_ecs_fields(es_url: str) -> None:
