@@ -13,7 +13,7 @@ from typing import Any
 from observability.render import names
 from observability.render.kube import KubeVersion, api_version
 from observability.spec import Stack
-from observability.spec.model import Resources, Storage
+from observability.spec.model import Resources, SecretRef, Storage
 
 Obj = dict[str, Any]
 
@@ -248,6 +248,23 @@ def secret_env(env_name: str, secret: str, key: str, *, optional: bool = False) 
     if optional:
         ref["optional"] = True
     return {"name": env_name, "valueFrom": {"secretKeyRef": ref}}
+
+
+def credentials_env(ref: SecretRef | None, user_env: str, password_env: str) -> list[Obj]:
+    """Username/password variables from an external service's credentials Secret; none without one."""
+    if ref is None:
+        return []
+    user_key, password_key = names.credential_keys(ref)
+    return [secret_env(user_env, ref.name, user_key), secret_env(password_env, ref.name, password_key)]
+
+
+def elasticsearch_credentials_env(stack: Stack, user_env: str, password_env: str) -> list[Obj]:
+    """The generated `elastic` user for a managed Elasticsearch, else the external credentials Secret."""
+    es = stack.logging.elasticsearch
+    if es.mode == "managed":
+        creds = names.elasticsearch_credentials(stack)
+        return [secret_env(user_env, creds.name, "username"), secret_env(password_env, creds.name, "password")]
+    return credentials_env(es.external.credentials_secret if es.external else None, user_env, password_env)
 
 
 def field_env(env_name: str, field_path: str) -> Obj:

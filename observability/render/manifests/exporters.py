@@ -131,11 +131,7 @@ def render_kafka_exporter(stack: Stack, version: KubeVersion) -> list[c.Obj]:
     ext = kafka.external if kafka.mode == "external" else None
     if ext is not None:
         if ext.credentials_secret is not None:
-            user_key, password_key = names.credential_keys(ext.credentials_secret)
-            env = [
-                c.secret_env(names.ENV_KAFKA_USERNAME, ext.credentials_secret.name, user_key),
-                c.secret_env(names.ENV_KAFKA_PASSWORD, ext.credentials_secret.name, password_key),
-            ]
+            env = c.credentials_env(ext.credentials_secret, names.ENV_KAFKA_USERNAME, names.ENV_KAFKA_PASSWORD)
             mechanism = (ext.sasl_mechanism or "PLAIN").lower().replace("scram-sha-", "scram-sha")
             args += [
                 "--sasl.enabled",
@@ -166,18 +162,10 @@ def render_elasticsearch_exporter(stack: Stack, version: KubeVersion) -> list[c.
         "--es.timeout=30s",
         f"--web.listen-address=:{names.ELASTICSEARCH_EXPORTER_PORT}",
     ]
-    env: list[c.Obj] = []
     # The exporter reads ES_USERNAME / ES_PASSWORD from its environment.
-    if es.mode == "managed":
-        creds = names.elasticsearch_credentials(stack)
-        env = [c.secret_env("ES_USERNAME", creds.name, "username"), c.secret_env("ES_PASSWORD", creds.name, "password")]
-    elif es.external is not None:
-        if es.external.credentials_secret is not None:
-            user_key, password_key = names.credential_keys(es.external.credentials_secret)
-            name = es.external.credentials_secret.name
-            env = [c.secret_env("ES_USERNAME", name, user_key), c.secret_env("ES_PASSWORD", name, password_key)]
-        if es.external.tls_skip_verify:
-            args.append("--es.ssl-skip-verify")
+    env = c.elasticsearch_credentials_env(stack, "ES_USERNAME", "ES_PASSWORD")
+    if es.mode == "external" and es.external is not None and es.external.tls_skip_verify:
+        args.append("--es.ssl-skip-verify")
     container = _metrics_container(
         component, ee.image, args, names.ELASTICSEARCH_EXPORTER_PORT, c.resources(ee.resources), env=env
     )

@@ -25,14 +25,8 @@ _STATS_PROBE = ["curl", "-fsS", "-o", "/dev/null", f"http://localhost:{names.FIL
 
 def _credential_env(stack: Stack) -> list[c.Obj]:
     kafka = stack.logging.kafka
-    if kafka.mode != "external" or kafka.external is None or kafka.external.credentials_secret is None:
-        return []
-    ref = kafka.external.credentials_secret
-    user_key, password_key = names.credential_keys(ref)
-    return [
-        c.secret_env(names.ENV_KAFKA_USERNAME, ref.name, user_key),
-        c.secret_env(names.ENV_KAFKA_PASSWORD, ref.name, password_key),
-    ]
+    ref = kafka.external.credentials_secret if kafka.mode == "external" and kafka.external else None
+    return c.credentials_env(ref, names.ENV_KAFKA_USERNAME, names.ENV_KAFKA_PASSWORD)
 
 
 def _daemonset(stack: Stack, version: KubeVersion, filebeat_yml: str) -> c.Obj:

@@ -28,29 +28,13 @@ def dashboard_key(path: str) -> str:
 
 def _credential_env(stack: Stack) -> list[c.Obj]:
     env: list[c.Obj] = []
-    es = stack.logging.elasticsearch
-    if stack.logging.enabled and es.enabled:
-        if es.mode == "managed":
-            creds = names.elasticsearch_credentials(stack)
-            env += [
-                c.secret_env(names.ENV_ELASTICSEARCH_USERNAME, creds.name, "username"),
-                c.secret_env(names.ENV_ELASTICSEARCH_PASSWORD, creds.name, "password"),
-            ]
-        elif es.external is not None and es.external.credentials_secret is not None:
-            user_key, password_key = names.credential_keys(es.external.credentials_secret)
-            env += [
-                c.secret_env(names.ENV_ELASTICSEARCH_USERNAME, es.external.credentials_secret.name, user_key),
-                c.secret_env(names.ENV_ELASTICSEARCH_PASSWORD, es.external.credentials_secret.name, password_key),
-            ]
+    if stack.logging.enabled and stack.logging.elasticsearch.enabled:
+        env += c.elasticsearch_credentials_env(
+            stack, names.ENV_ELASTICSEARCH_USERNAME, names.ENV_ELASTICSEARCH_PASSWORD
+        )
     prom = stack.metrics.prometheus
-    if prom.mode == "external" and prom.external is not None and prom.external.credentials_secret is not None:
-        ref = prom.external.credentials_secret
-        user_key, password_key = names.credential_keys(ref)
-        env += [
-            c.secret_env(provisioning.ENV_PROMETHEUS_USERNAME, ref.name, user_key),
-            c.secret_env(provisioning.ENV_PROMETHEUS_PASSWORD, ref.name, password_key),
-        ]
-    return env
+    ref = prom.external.credentials_secret if prom.mode == "external" and prom.external else None
+    return env + c.credentials_env(ref, provisioning.ENV_PROMETHEUS_USERNAME, provisioning.ENV_PROMETHEUS_PASSWORD)
 
 
 def render_grafana(stack: Stack, version: KubeVersion, files: dict[str, str]) -> list[c.Obj]:

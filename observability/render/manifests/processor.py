@@ -19,30 +19,12 @@ PROCESSOR_UID = 10001
 
 
 def _credential_env(stack: Stack) -> list[c.Obj]:
-    env: list[c.Obj] = []
-    es = stack.logging.elasticsearch
-    if es.mode == "managed":
-        creds = names.elasticsearch_credentials(stack)
-        env += [
-            c.secret_env(proc_config.ENV_ELASTICSEARCH_USERNAME, creds.name, "username"),
-            c.secret_env(proc_config.ENV_ELASTICSEARCH_PASSWORD, creds.name, "password"),
-        ]
-    elif es.external is not None and es.external.credentials_secret is not None:
-        ref = es.external.credentials_secret
-        user_key, password_key = names.credential_keys(ref)
-        env += [
-            c.secret_env(proc_config.ENV_ELASTICSEARCH_USERNAME, ref.name, user_key),
-            c.secret_env(proc_config.ENV_ELASTICSEARCH_PASSWORD, ref.name, password_key),
-        ]
+    env = c.elasticsearch_credentials_env(
+        stack, proc_config.ENV_ELASTICSEARCH_USERNAME, proc_config.ENV_ELASTICSEARCH_PASSWORD
+    )
     kafka = stack.logging.kafka
-    if kafka.mode == "external" and kafka.external is not None and kafka.external.credentials_secret is not None:
-        ref = kafka.external.credentials_secret
-        user_key, password_key = names.credential_keys(ref)
-        env += [
-            c.secret_env(proc_config.ENV_KAFKA_USERNAME, ref.name, user_key),
-            c.secret_env(proc_config.ENV_KAFKA_PASSWORD, ref.name, password_key),
-        ]
-    return env
+    ref = kafka.external.credentials_secret if kafka.mode == "external" and kafka.external else None
+    return env + c.credentials_env(ref, proc_config.ENV_KAFKA_USERNAME, proc_config.ENV_KAFKA_PASSWORD)
 
 
 def render_processor(stack: Stack, version: KubeVersion, files: dict[str, str]) -> list[c.Obj]:
