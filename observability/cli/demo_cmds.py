@@ -19,7 +19,7 @@ from observability.cli import app
 from observability.cli.io import read_sources
 from observability.demo.run import Demo, DemoOptions
 from observability.demo.summary import summary_rows, summary_table
-from observability.demo.supervisor import install_signal_handlers
+from observability.demo.supervisor import StopRequest, install_signal_handlers
 from observability.demo.traffic import TrafficPlan
 from observability.errors import ObservabilityError
 
@@ -49,11 +49,12 @@ def demo(
     ] = None,
 ) -> None:
     """Run the sample service, Kafka, the processor, Prometheus and Alertmanager locally; Ctrl-C stops all."""
-    install_signal_handlers()
+    stop = install_signal_handlers()
     console = Console(highlight=False)
     sources = read_sources(_source_dir(alerts, "alerts"), _source_dir(dashboards, "dashboards"))
 
     def progress(step: str, detail: str) -> None:
+        stop.check()  # between start steps: a stop requested while starting takes effect here
         console.print(f"[green]✓[/green] [bold]{step:<12}[/bold] {detail}")
 
     options = DemoOptions(workdir=workdir, es_url=es_url, traffic=SMOKE_TRAFFIC if smoke else TrafficPlan())
@@ -61,9 +62,9 @@ def demo(
     try:
         run.start()
         if smoke:
-            _smoke(run, console, timeout)
+            _smoke(run, console, timeout, stop)
         else:
-            _live(run, console)
+            _live(run, console, stop)
     except KeyboardInterrupt:
         console.line()
         console.print("stopping …")
@@ -72,14 +73,14 @@ def demo(
         console.print(f"stopped every demo process; logs and configs are kept in {workdir}/")
 
 
-def _live(run: Demo, console: Console) -> None:
+def _live(run: Demo, console: Console, stop: StopRequest) -> None:
     with Live(summary_table(run.snapshot()), console=console, refresh_per_second=1, transient=False) as live:
         while True:
-            time.sleep(2)
+            stop.sleep(2)
             live.update(summary_table(run.snapshot()))
 
 
-def _smoke(run: Demo, console: Console, timeout: float) -> None:
+def _smoke(run: Demo, console: Console, timeout: float, stop: StopRequest) -> None:
     deadline = run.started_at + timeout
     passed: set[str] = set()
     while True:
@@ -105,4 +106,4 @@ def _smoke(run: Demo, console: Console, timeout: float) -> None:
                 + "".join(f"\n  also failing: {r.name}: {r.detail}" for r in failing[1:]),
                 hint=f"see the logs under {run.options.workdir}/ (processor/processor.log, prometheus/, ...)",
             )
-        time.sleep(5)
+        stop.sleep(5)

@@ -140,11 +140,39 @@ def _signal(child: Child, sig: signal.Signals) -> None:
             child.process.send_signal(sig)
 
 
-def install_signal_handlers() -> None:
-    """SIGTERM and SIGHUP end the demo like Ctrl-C does: unwind, run `finally`/atexit, stop every child."""
+class StopRequest:
+    """Ctrl-C, SIGTERM and SIGHUP, delivered at safe points (`check`, `sleep`) instead of in the handler.
 
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        raise DemoStopped(f"stopped by {signal.Signals(signum).name}")
+    An exception raised straight from a signal handler lands on whatever bytecode runs; inside a library's
+    `Thread.start()` CPython then prints a KeyError traceback from the half-started thread. Waits here wake
+    at once when a stop arrives, so stopping stays prompt.
+    """
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, handler)
+    def __init__(self) -> None:
+        self._requested = threading.Event()
+        self._signum = signal.SIGINT
+
+    def request(self, signum: int, _frame: FrameType | None) -> None:
+        if not self._requested.is_set():
+            self._signum = signal.Signals(signum)
+            self._requested.set()
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt for Ctrl-C, DemoStopped for SIGTERM/SIGHUP, if a stop was requested."""
+        if not self._requested.is_set():
+            return
+        if self._signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise DemoStopped(f"stopped by {self._signum.name}")
+
+    def sleep(self, seconds: float) -> None:
+        self._requested.wait(seconds)
+        self.check()
+
+
+def install_signal_handlers() -> StopRequest:
+    """Ctrl-C, SIGTERM and SIGHUP end the demo the same way: unwind, run `finally`, stop every child."""
+    stop = StopRequest()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop.request)
+    return stop
