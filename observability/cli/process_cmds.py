@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import IO
 
-import orjson
 import typer
 
 from observability.cli import app
@@ -52,7 +51,7 @@ def _run_offline(transform: Transformer, source: IO[bytes], out: IO[bytes], err:
             err.write(f"line {lineno}: dropped by rule {outcome.reason}\n")
         elif outcome.item is not None:
             stored += 1
-            out.write(orjson.dumps(outcome.item.document) + b"\n")
+            out.write(outcome.item.source + b"\n")
     return stored, dead, dropped
 
 

@@ -1,8 +1,8 @@
 """Pipeline layer, PURE: a Filebeat event plus its parsed Go log line → one ECS 8.x document.
 
-`decode_event` checks the Kafka message envelope (permanent problems are returned as a dead-letter reason),
-`enrich` builds a NEW document (its inputs are never mutated) and `drop_reason` applies the drop rules.
-Nothing here raises on odd input or does I/O. Field choices are listed in docs/processor.md.
+`enrich_envelope` builds a NEW document from an envelope (pipeline.envelope; its inputs are never mutated),
+`encode_document` turns it into JSON and `drop_reason` applies the drop rules. Nothing here raises on odd
+input or does I/O. Field choices are listed in docs/processor.md.
 """
 
 from __future__ import annotations
@@ -13,14 +13,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import orjson
 
+from observability.pipeline.envelope import (
+    OBJECT_FIELDS,
+    PASSTHROUGH,
+    Envelope,
+    EnvelopeReader,
+    InvalidEnvelope,
+    envelope_from_event,
+)
 from observability.pipeline.parse import go_duration_ns
 from observability.pipeline.redact import Redactor
 
 ECS_VERSION = "8.11.0"
-# Envelope nesting guard: Elasticsearch rejects documents nested deeper than index.mapping.depth.limit (20).
-_MAX_ENVELOPE_DEPTH = 20
+_ECS = {"version": ECS_VERSION}
+_encoder = msgspec.json.Encoder()
 
 LEVELS = {
     "trace": "trace", "debug": "debug", "dbg": "debug", "d": "debug", "info": "info", "information": "info",
@@ -83,48 +92,6 @@ def compile_drop_rules(rules: Iterable[Any]) -> tuple[CompiledDropRule, ...]:
     return tuple(out)
 
 
-def decode_event(raw: bytes | None, max_bytes: int) -> tuple[dict[str, Any] | None, str | None, str]:
-    """Kafka value → (event, None, "") or (None, reason, detail) for the dead-letter topic."""
-    if raw is None:
-        return None, "invalid_json", "the Kafka message has no value (tombstone)"
-    if len(raw) > max_bytes:
-        return None, "too_large", f"{len(raw)} bytes exceeds kafka.max_message_bytes={max_bytes}"
-    try:
-        event = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        return None, "invalid_json", f"not a JSON Filebeat event: {e}"
-    if not isinstance(event, dict):
-        return None, "not_an_object", f"a Filebeat event is a JSON object, got {type(event).__name__}"
-    message = event.get("message")
-    if message is None:
-        return None, "missing_field", "the event has no 'message' field (Filebeat always sets it)"
-    if not isinstance(message, str):
-        return None, "invalid_field", f"'message' must be a string, got {type(message).__name__}"
-    for key in ("kubernetes", "container", "host", "agent", "log", "fields", "input"):
-        value = event.get(key)
-        if value is not None and not isinstance(value, dict):
-            return None, "invalid_field", f"'{key}' must be an object, got {type(value).__name__}"
-    ts = event.get("@timestamp")
-    if ts is not None and not isinstance(ts, str):
-        return None, "invalid_field", f"'@timestamp' must be an ISO 8601 string, got {type(ts).__name__}"
-    if raw.count(b"{") + raw.count(b"[") > _MAX_ENVELOPE_DEPTH and _depth(event) > _MAX_ENVELOPE_DEPTH:
-        return None, "too_deep", f"the event is nested deeper than {_MAX_ENVELOPE_DEPTH} levels"
-    return event, None, ""
-
-
-def _depth(value: Any) -> int:
-    # Iterative, so a hostile 1000-level document cannot exhaust the Python stack.
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > _MAX_ENVELOPE_DEPTH:
-            break
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
-
-
 def _pop_any(fields: dict[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
         if key in fields:
@@ -149,34 +116,44 @@ def _fields_duration_ns(fields: dict[str, Any]) -> int | None:
     return None
 
 
-def _service(kubernetes: dict[str, Any], container: dict[str, Any], fields: dict[str, Any]) -> dict[str, str]:
+def _pod_service(kubernetes: Any) -> tuple[str | None, str | None, str | None, str]:
+    """From a pod's Kubernetes metadata: (name from labels, name from deployment/container, version, namespace)."""
+    kubernetes = kubernetes if isinstance(kubernetes, dict) else {}
     labels = kubernetes.get("labels")
     labels = labels if isinstance(labels, dict) else {}
+    name = next((labels[key] for key in _SERVICE_LABELS if isinstance(labels.get(key), str)), None)
+    fallback = None
+    deployment, kcontainer = kubernetes.get("deployment"), kubernetes.get("container")
+    if isinstance(deployment, dict) and isinstance(deployment.get("name"), str):
+        fallback = deployment["name"]
+    elif isinstance(kcontainer, dict) and isinstance(kcontainer.get("name"), str):
+        fallback = kcontainer["name"]
+    version = next((labels[key] for key in _VERSION_LABELS if isinstance(labels.get(key), str)), None)
+    namespace = kubernetes.get("namespace")
+    return name, fallback, version, namespace if isinstance(namespace, str) else ""
+
+
+def _image_version(container: Any) -> str | None:
+    image = container.get("image") if isinstance(container, dict) else None
+    name = image.get("name") if isinstance(image, dict) else None
+    if isinstance(name, str) and ":" in name.rsplit("/", 1)[-1]:
+        return name.rsplit(":", 1)[1]
+    return None
+
+
+def _service(envelope: Envelope, reader: EnvelopeReader, fields: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """service.{name,version} (labels first; the line's own `service` field; the workload's name) and namespace."""
+    label_name, fallback, version, namespace = reader.derive(envelope.kubernetes, _pod_service)
     service: dict[str, str] = {}
-    for key in _SERVICE_LABELS:
-        if isinstance(labels.get(key), str):
-            service["name"] = labels[key]
-            break
-    else:
-        app_service = fields.get("service")
-        deployment = kubernetes.get("deployment")
-        kcontainer = kubernetes.get("container")
-        if isinstance(app_service, str):
-            service["name"] = app_service
-        elif isinstance(deployment, dict) and isinstance(deployment.get("name"), str):
-            service["name"] = deployment["name"]
-        elif isinstance(kcontainer, dict) and isinstance(kcontainer.get("name"), str):
-            service["name"] = kcontainer["name"]
-    for key in _VERSION_LABELS:
-        if isinstance(labels.get(key), str):
-            service["version"] = labels[key]
-            break
-    else:
-        image = container.get("image")
-        name = image.get("name") if isinstance(image, dict) else None
-        if isinstance(name, str) and ":" in name.rsplit("/", 1)[-1]:
-            service["version"] = name.rsplit(":", 1)[1]
-    return service
+    app_service = fields.get("service")
+    name = label_name if label_name is not None else app_service if isinstance(app_service, str) else fallback
+    if name is not None:
+        service["name"] = name
+    if version is None:
+        version = reader.derive(envelope.container, _image_version)
+    if version is not None:
+        service["version"] = version
+    return service, namespace
 
 
 def fingerprint(service: str, error_type: str, message: str, function: str) -> str:
@@ -237,24 +214,43 @@ def _level(parsed: dict[str, Any], http: dict[str, Any], stream: str | None) -> 
 
 
 def enrich(event: dict[str, Any], parsed: dict[str, Any], settings: EnrichSettings) -> dict[str, Any]:
-    """Build the ECS document for one event. Returns a new dict; `event` and `parsed` are left untouched."""
+    """The ECS document for one decoded event (a plain dict; for tests and callers holding dicts).
+
+    The same code as the processor's hot path (`enrich_envelope`), reached through a slower door."""
+    reader = EnvelopeReader(max_bytes=2**62)
+    doc, _ = enrich_envelope(envelope_from_event(event), parsed, settings, reader)
+    result: dict[str, Any] = orjson.loads(encode_document(doc))
+    return result
+
+
+def encode_document(doc: dict[str, Any]) -> bytes:
+    """The document as JSON; its pass-through parts (msgspec.Raw) are copied verbatim."""
+    return _encoder.encode(doc)
+
+
+def enrich_envelope(
+    envelope: Envelope, parsed: dict[str, Any], settings: EnrichSettings, reader: EnvelopeReader
+) -> tuple[dict[str, Any], str]:
+    """The ECS document for one event, and its Kubernetes namespace ("" if unknown).
+
+    The document holds the envelope's pass-through objects as msgspec.Raw: encode it with encode_document.
+    `parsed` is left untouched."""
     fields_in = parsed.get("fields")
     fields: dict[str, Any] = dict(fields_in) if isinstance(fields_in, dict) else {}
-    kubernetes = event.get("kubernetes") or {}
-    container = event.get("container") or {}
-    stream = parsed.get("stream") or event.get("stream")
+    stream = parsed.get("stream") or envelope.stream
     http = _http_from_fields(fields, parsed.get("http"))
     level = _level(parsed, http, stream if isinstance(stream, str) else None)
-    timestamp = parsed.get("timestamp") or event.get("@timestamp")
+    timestamp = parsed.get("timestamp") or envelope.timestamp
     redactor = settings.redactor
     message = redactor.text(str(parsed.get("message", "")))
 
     log: dict[str, Any] = {"level": level}
-    log_in = event.get("log")
-    if isinstance(log_in, dict):
-        for key in ("file", "offset"):
-            if key in log_in:
-                log[key] = log_in[key]
+    log_in = envelope.log
+    if log_in is not None:
+        if len(memoryview(log_in.file)):
+            log["file"] = log_in.file
+        if len(memoryview(log_in.offset)):
+            log["offset"] = log_in.offset
     if "logger" in parsed:
         log["logger"] = str(parsed["logger"])
     caller = parsed.get("caller")
@@ -271,13 +267,13 @@ def enrich(event: dict[str, Any], parsed: dict[str, Any], settings: EnrichSettin
         "@timestamp": timestamp,
         "message": message,
         "log": log,
-        "ecs": {"version": ECS_VERSION},
+        "ecs": _ECS,
         "event": {"kind": "event", "dataset": settings.dataset},
         "data_stream": {"type": "logs", "dataset": settings.dataset, "namespace": settings.namespace},
     }
     if isinstance(stream, str):
-        doc["log"]["stream"] = stream  # not ECS, but Filebeat's own 'stream' field moved under log
-    service = _service(kubernetes, container, fields)
+        log["stream"] = stream  # not ECS, but Filebeat's own 'stream' field moved under log
+    service, namespace = _service(envelope, reader, fields)
     if settings.environment:
         service["environment"] = settings.environment
     if service:
@@ -302,21 +298,22 @@ def enrich(event: dict[str, Any], parsed: dict[str, Any], settings: EnrichSettin
             str(origin.get("function", "")),
         )  # fmt: skip
         doc["error"] = error
-    for key in ("kubernetes", "container", "host", "agent", "cloud", "orchestrator"):
-        value = event.get(key)
-        if isinstance(value, dict):
-            doc[key] = value
-    input_ = event.get("input")
-    if isinstance(input_, dict):
-        doc["input"] = input_
-    custom = event.get("fields")
-    if isinstance(custom, dict) and custom:
-        doc["fields"] = redactor.mapping(custom)
+    for key in PASSTHROUGH:
+        value = getattr(envelope, key)
+        view = memoryview(value)
+        if len(view):
+            if view[0] == 0x7B:  # an object ('{')
+                doc[key] = value
+            elif key in OBJECT_FIELDS and bytes(view) != b"null":
+                raise InvalidEnvelope(f"{key} is not an object")
+    custom = reader.derive(envelope.fields, _custom_fields, redactor)
+    if custom is not None:
+        doc["fields"] = custom
     go: dict[str, Any] = {"format": parsed.get("format", "plain")}
     if fields:
         go["fields"] = redactor.mapping(fields)
     doc["go"] = go
-    return doc
+    return doc, namespace
 
 
 def _put_trace(doc: dict[str, Any], fields: dict[str, Any]) -> None:
@@ -355,14 +352,22 @@ def _put_http(doc: dict[str, Any], http: dict[str, Any], redactor: Redactor) -> 
         doc["user_agent"] = {"original": http["user_agent"]}
 
 
-def drop_reason(doc: dict[str, Any], rules: tuple[CompiledDropRule, ...]) -> str | None:
-    """The name of the first drop rule matching the document, else None."""
+def drop_reason(
+    doc: dict[str, Any], rules: tuple[CompiledDropRule, ...], reader: EnvelopeReader | None = None
+) -> str | None:
+    """The name of the first drop rule matching the document, else None.
+
+    `reader` resolves the pass-through parts of a document from `enrich_envelope` (msgspec.Raw)."""
     for rule in rules:
         value: Any = doc
         for part in rule.path:
+            if isinstance(value, msgspec.Raw) and reader is not None:
+                value = reader.value(value)
             value = value.get(part) if isinstance(value, dict) else None
             if value is None:
                 break
+        if isinstance(value, msgspec.Raw) and reader is not None:
+            value = reader.value(value)
         if value is None or isinstance(value, dict | list):
             continue
         text = str(value)
@@ -372,14 +377,30 @@ def drop_reason(doc: dict[str, Any], rules: tuple[CompiledDropRule, ...]) -> str
 
 
 def index_name(doc: dict[str, Any], settings: EnrichSettings) -> str:
-    """Target of the document: 'logs-<dataset>-<namespace>' or the configured pattern, filled in."""
+    """Target of a (plain) document: 'logs-<dataset>-<namespace>' or the configured pattern, filled in."""
+    kubernetes = doc.get("kubernetes") or {}
+    return index_for(
+        settings, str(kubernetes.get("namespace") or ""), str((doc.get("service") or {}).get("name") or ""),
+        str(doc.get("@timestamp") or ""),
+    )  # fmt: skip
+
+
+def index_for(settings: EnrichSettings, namespace: str, service: str, timestamp: str) -> str:
+    """Target of a document: 'logs-<dataset>-<namespace>' or the configured pattern, filled in."""
     if settings.index is None:
         return f"logs-{settings.dataset}-{settings.namespace}"
-    kubernetes = doc.get("kubernetes") or {}
-    ts = str(doc.get("@timestamp") or "")
     return (
-        settings.index.replace("{namespace}", str(kubernetes.get("namespace") or "unknown"))
-        .replace("{service}", str((doc.get("service") or {}).get("name") or "unknown"))
-        .replace("{date}", ts[:10].replace("-", ".") if len(ts) >= 10 else "unknown")
+        settings.index.replace("{namespace}", namespace or "unknown")
+        .replace("{service}", service or "unknown")
+        .replace("{date}", timestamp[:10].replace("-", ".") if len(timestamp) >= 10 else "unknown")
         .lower()
     )
+
+
+def _custom_fields(value: Any, redactor: Redactor) -> msgspec.Raw | None:
+    """Filebeat's custom `fields` object, redacted (memoised per distinct object by EnvelopeReader.derive)."""
+    if value is not None and not isinstance(value, dict):
+        raise InvalidEnvelope("fields is not an object")
+    if not value:
+        return None
+    return msgspec.Raw(orjson.dumps(redactor.mapping(value)))

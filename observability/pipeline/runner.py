@@ -162,13 +162,7 @@ class Processor:
             if outcome.kind == STORE and outcome.item is not None:
                 sink.add(outcome.item)
                 formats[outcome.format] = formats.get(outcome.format, 0) + 1
-                doc = outcome.item.document
-                key = (
-                    (doc.get("service") or {}).get("name", ""),
-                    (doc.get("kubernetes") or {}).get("namespace", ""),
-                    doc["log"]["level"],
-                )
-                levels[key] = levels.get(key, 0) + 1
+                levels[outcome.labels] = levels.get(outcome.labels, 0) + 1
             elif outcome.kind == DEAD:
                 self.metrics.dead_lettered.labels(outcome.reason).inc()
                 self.dead_letter.send(msg.value() or b"", outcome.reason, outcome.detail, position)

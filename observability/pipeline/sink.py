@@ -13,7 +13,7 @@ every sink must report, per item, what happened in `flush()`:
 
 Implementations: `pipeline.sink_elasticsearch.ElasticsearchSink` (production), `pipeline.store_sqlite`
 (the demo's embedded store) and the in-memory `ListSink` used by the offline mode and tests.
-Documents passed to `add()` are never mutated by a sink. Items a sink returns in `FlushResult` must keep
+Items passed to `add()` are never mutated by a sink. Items a sink returns in `FlushResult` must keep
 `doc_id`, `index` and `position`, and rejected items their `original`; a sink may return confirmed items
 without document and original (the runner never reads them there), so that it need not keep large
 values alive while items wait for a retry.
@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
+
+import orjson
 
 
 class Position(NamedTuple):
@@ -43,11 +45,17 @@ class SinkItem:
     """Deterministic id derived from `position`; a replay writes the same id, so it cannot duplicate."""
     index: str
     """Target data stream or index name (sinks without indices may ignore it)."""
-    document: dict[str, Any]
-    """The enriched ECS document."""
+    source: bytes
+    """The enriched ECS document as JSON (serialised once, by the transform)."""
     position: Position
     original: bytes
     """The Kafka message value exactly as consumed (what the dead-letter topic receives)."""
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The document decoded (a new dict per call; the hot path never needs it)."""
+        decoded: dict[str, Any] = orjson.loads(self.source)
+        return decoded
 
 
 @dataclass(slots=True)

@@ -24,13 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import orjson
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from observability.pipeline.metrics import ProcessorMetrics
 from observability.pipeline.sink import FlushResult, SinkItem
 
-_EMPTY: dict[str, Any] = {}
 # filter_path keeps the response small: only what per-item outcome handling reads.
 _FILTER_PATH = "errors,items.*.status,items.*.error.type,items.*.error.reason"
 _MAX_BODY_BYTES = 50 * 1024 * 1024
@@ -125,10 +123,9 @@ class ElasticsearchSink:
     def add(self, item: SinkItem) -> None:
         # Serialised once, straight into the two NDJSON lines of the `_bulk` body.
         lines = b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (
-            item.index.encode(), item.doc_id.encode(), orjson.dumps(item.document))  # fmt: skip
-        # Only the bytes are kept: the document's objects are freed now, not when the batch is flushed
-        # (less memory, and far less for the garbage collector to walk).
-        lean = SinkItem(item.doc_id, item.index, _EMPTY, item.position, b"")
+            item.index.encode(), item.doc_id.encode(), item.source)  # fmt: skip
+        # Only the lines are kept, not a second copy of the document inside the item.
+        lean = SinkItem(item.doc_id, item.index, b"", item.position, b"")
         self._fresh.append(_Pending(lean, lines, item.original))
 
     def pending(self) -> int:

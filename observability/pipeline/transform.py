@@ -11,8 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from observability.pipeline.enrich import EnrichSettings, compile_drop_rules, decode_event, drop_reason, enrich
-from observability.pipeline.enrich import index_name as _index_name
+from observability.pipeline.enrich import (
+    EnrichSettings,
+    compile_drop_rules,
+    drop_reason,
+    encode_document,
+    enrich_envelope,
+    index_for,
+)
+from observability.pipeline.envelope import Envelope, EnvelopeReader, InvalidEnvelope
 from observability.pipeline.parse import iso_utc, parse_message
 from observability.pipeline.redact import Redactor
 from observability.pipeline.sink import Position, SinkItem, document_id
@@ -32,6 +39,8 @@ class Outcome:
     reason: str = ""
     detail: str = ""
     format: str = ""
+    labels: tuple[str, str, str] = ("", "", "")
+    """(service.name, kubernetes.namespace, log.level) of a stored event, for log_events_total."""
 
 
 class Transformer:
@@ -40,8 +49,9 @@ class Transformer:
     def __init__(self, settings: EnrichSettings, max_bytes: int) -> None:
         self.settings = settings
         self.max_bytes = max_bytes
+        self.reader = EnvelopeReader(max_bytes)
         # One shared name for every document of a data stream (not a new string per event).
-        self._stream = _index_name({}, settings) if settings.index is None else None
+        self._stream = index_for(settings, "", "", "") if settings.index is None else None
 
     @classmethod
     def from_config(cls, config: ProcessorConfig) -> Transformer:
@@ -50,23 +60,33 @@ class Transformer:
     def __call__(self, raw: bytes | None, position: Position, received_ms: int | None = None) -> Outcome:
         """`received_ms`: the Kafka message timestamp, used when neither the line nor Filebeat gave a time."""
         try:
-            event, reason, detail = decode_event(raw, self.max_bytes)
-            if event is None:
+            envelope = self.reader.decode(raw)
+            if envelope is not None:
+                try:
+                    return self._outcome(envelope, raw or b"", position, received_ms)
+                except InvalidEnvelope:
+                    pass  # the thorough check below names what is wrong
+            envelope, reason, detail = self.reader.check(raw)
+            if envelope is None:
                 return Outcome(DEAD, reason=reason or "invalid_json", detail=detail)
-            parsed = parse_message(event["message"])
-            doc = enrich(event, parsed, self.settings)
-            if not doc["@timestamp"] and received_ms and received_ms > 0:
-                doc["@timestamp"] = iso_utc(datetime.fromtimestamp(received_ms / 1000, tz=UTC))
-            fmt = parsed.get("format", "plain")
-            if self.settings.drop:
-                rule = drop_reason(doc, self.settings.drop)
-                if rule is not None:
-                    return Outcome(DROPPED, reason=rule, format=fmt)
-            index = self._stream or _index_name(doc, self.settings)
-            item = SinkItem(document_id(position), index, doc, position, raw or b"")
-            return Outcome(STORE, item=item, format=fmt)
+            return self._outcome(envelope, raw or b"", position, received_ms)
         except Exception as e:  # one bad event must not stop the stream; it is kept in the dead-letter topic
             return Outcome(DEAD, reason="internal_error", detail=f"{type(e).__name__}: {e}"[:500])
+
+    def _outcome(self, envelope: Envelope, raw: bytes, position: Position, received_ms: int | None) -> Outcome:
+        parsed = parse_message(envelope.message)
+        doc, namespace = enrich_envelope(envelope, parsed, self.settings, self.reader)
+        if not doc["@timestamp"] and received_ms and received_ms > 0:
+            doc["@timestamp"] = iso_utc(datetime.fromtimestamp(received_ms / 1000, tz=UTC))
+        fmt = parsed.get("format", "plain")
+        if self.settings.drop:
+            rule = drop_reason(doc, self.settings.drop, self.reader)
+            if rule is not None:
+                return Outcome(DROPPED, reason=rule, format=fmt)
+        service = doc["service"].get("name", "") if "service" in doc else ""
+        index = self._stream or index_for(self.settings, namespace, service, str(doc["@timestamp"] or ""))
+        item = SinkItem(document_id(position), index, encode_document(doc), position, raw)
+        return Outcome(STORE, item=item, format=fmt, labels=(service, namespace, doc["log"]["level"]))
 
 
 def settings_from_config(config: ProcessorConfig) -> EnrichSettings:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from docker_support import run_elasticsearch
 
@@ -38,7 +39,7 @@ def doc(offset: int, message: str, level: str, service: str, age_s: int) -> Sink
     document = {"@timestamp": stamp, "message": message, "log": {"level": level}, "service": {"name": service},
                 "kubernetes": {"namespace": "shop"}, "data_stream": {"type": "logs", "dataset": "go",
                                                                      "namespace": "default"}}
-    return SinkItem(document_id(position), "logs-go-default", document, position, b"")
+    return SinkItem(document_id(position), "logs-go-default", orjson.dumps(document), position, b"")
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from observability.apply.logsearch import LogHit
@@ -30,7 +31,7 @@ def ecs(offset: int, message: str, level: str, when: datetime, **extra: object) 
         "kubernetes": {"namespace": "shop"},
         **extra,
     }
-    return SinkItem(document_id(position), "logs-go-default", document, position, b"")
+    return SinkItem(document_id(position), "logs-go-default", orjson.dumps(document), position, b"")
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from observability.pipeline.enrich import (
     EnrichSettings,
     compile_drop_rules,
-    decode_event,
     drop_reason,
     enrich,
     index_name,
 )
+from observability.pipeline.envelope import check_event
 from observability.pipeline.parse import parse_message
 from observability.pipeline.redact import Redactor
 from observability.pipeline.sink import Position
@@ -126,17 +126,17 @@ def test_index_pattern() -> None:
 
 
 def test_decode_event_reasons() -> None:
-    assert decode_event(b"not json", 1000)[1] == "invalid_json"
-    assert decode_event(b"[1]", 1000)[1] == "not_an_object"
-    assert decode_event(b'{"a":1}', 1000)[1] == "missing_field"
-    assert decode_event(b'{"message":1}', 1000)[1] == "invalid_field"
-    assert decode_event(b'{"message":"x","kubernetes":"str"}', 1000)[1] == "invalid_field"
-    assert decode_event(b'{"message":"x","@timestamp":5}', 1000)[1] == "invalid_field"
-    assert decode_event(b'{"message":"' + b"x" * 2000 + b'"}', 1000)[1] == "too_large"
+    assert check_event(b"not json", 1000)[1] == "invalid_json"
+    assert check_event(b"[1]", 1000)[1] == "not_an_object"
+    assert check_event(b'{"a":1}', 1000)[1] == "missing_field"
+    assert check_event(b'{"message":1}', 1000)[1] == "invalid_field"
+    assert check_event(b'{"message":"x","kubernetes":"str"}', 1000)[1] == "invalid_field"
+    assert check_event(b'{"message":"x","@timestamp":5}', 1000)[1] == "invalid_field"
+    assert check_event(b'{"message":"' + b"x" * 2000 + b'"}', 1000)[1] == "too_large"
     deep = b'{"message":"x","fields":' + b'{"a":' * 30 + b"1" + b"}" * 30 + b"}"
-    assert decode_event(deep, 10_000)[1] == "too_deep"
-    assert decode_event(None, 1000)[1] == "invalid_json"
-    event, reason, _ = decode_event(event_bytes("ok"), 10_000)
+    assert check_event(deep, 10_000)[1] == "too_deep"
+    assert check_event(None, 1000)[1] == "invalid_json"
+    event, reason, _ = check_event(event_bytes("ok"), 10_000)
     assert reason is None and event is not None and event["message"] == "ok"
 
 
@@ -179,7 +179,7 @@ def test_parse_never_raises_on_any_text(text: str) -> None:
 def test_enrich_never_raises_and_never_mutates(event: dict, message: str) -> None:
     event = {**event, "message": message}
     raw = orjson.dumps(event)
-    decoded, reason, _ = decode_event(raw, 1_000_000)
+    decoded, reason, _ = check_event(raw, 1_000_000)
     if decoded is None:
         assert reason
         return

@@ -76,7 +76,7 @@ def test_every_item_ends_once_with_its_bytes(count: int, batch: int, seed: int, 
         doc_id = f"logs-0-{offset}"
         documents[doc_id] = {"message": f"event {offset}", "n": offset, "pad": "x" * (offset % 50)}
         originals[doc_id] = orjson.dumps({"message": f"event {offset}"}) + bytes([offset % 256])
-        sink.add(SinkItem(doc_id, "logs-go-default", documents[doc_id], position, originals[doc_id]))
+        sink.add(SinkItem(doc_id, "logs-go-default", orjson.dumps(documents[doc_id]), position, originals[doc_id]))
     confirmed: list[str] = []
     rejected: list[tuple[str, bytes]] = []
     for _ in range(10_000):

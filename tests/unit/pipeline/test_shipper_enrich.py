@@ -20,11 +20,12 @@ LINE = json.dumps({
 
 
 def test_processor_turns_the_event_into_the_expected_ecs_document():
-    from observability.pipeline.enrich import EnrichSettings, decode_event, enrich
+    from observability.pipeline.enrich import EnrichSettings, enrich
+    from observability.pipeline.envelope import check_event
     from observability.pipeline.parse import parse_message
 
     raw = orjson.dumps(filebeat_event(LINE, 0, READ_AT, PodMeta("checkout", "shop"), AgentMeta()))
-    event, reason, detail = decode_event(raw, 1_000_000)
+    event, reason, detail = check_event(raw, 1_000_000)
     assert reason is None, detail
     assert event is not None
     doc = enrich(event, parse_message(event["message"]), EnrichSettings())
