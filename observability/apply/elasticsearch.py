@@ -8,6 +8,7 @@ Client exceptions are translated into RemoteError/PipelineError with what to che
 from __future__ import annotations
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch.serializer import OrjsonSerializer
 
 from observability.errors import RemoteError
 from observability.render.elasticsearch import ilm_policy_body, index_template_body, template_names
@@ -32,6 +33,8 @@ def connect_elasticsearch(settings: ElasticsearchSettings) -> Elasticsearch:
         verify_certs=not settings.tls_skip_verify,
         ssl_show_warn=not settings.tls_skip_verify,
         http_compress=False,
+        # orjson instead of the json module for responses: a `_bulk` answer has one object per event.
+        serializer=OrjsonSerializer(),
         **auth,  # type: ignore[arg-type]
     )
 

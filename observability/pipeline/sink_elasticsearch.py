@@ -190,6 +190,12 @@ class ElasticsearchSink:
             return False
         self.up = True
         self._observe(started, ok=True)
+        if response.body.get("errors") is False:
+            # Elasticsearch sets `errors` when any item failed (409 included), so all of these are stored.
+            result.confirmed.extend([pending.item for pending in chunk])
+            first: Any = next(iter(items[0].values()), {}) if chunk and isinstance(items[0], dict) else {}
+            self._count_status(str(first.get("status", 200) if isinstance(first, dict) else 200), len(chunk))
+            return True
         counts: dict[int, int] = {}
         retry: list[_Pending] = []
         for pending, entry in zip(chunk, items, strict=True):
