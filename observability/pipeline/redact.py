@@ -13,6 +13,7 @@ from typing import Any
 
 REDACTED = "[REDACTED]"
 _MAX_DEPTH = 32
+_MAX_REMEMBERED_KEYS = 10_000
 
 
 class Redactor:
@@ -35,6 +36,8 @@ class Redactor:
             )
         else:
             self._probe = None
+        # Field names repeat across events (values do not), so whether a key is secret is remembered.
+        self._secret_keys: dict[str, bool] = {}
 
     def has_word(self, value: str) -> bool:
         """True when `value` contains one of the words, ignoring case."""
@@ -49,7 +52,12 @@ class Redactor:
         return self._probe.search(value) is not None
 
     def key_is_secret(self, key: str) -> bool:
-        return self.has_word(key)
+        secret = self._secret_keys.get(key)
+        if secret is None:
+            secret = self.has_word(key)
+            if len(self._secret_keys) < _MAX_REMEMBERED_KEYS:
+                self._secret_keys[key] = secret
+        return secret
 
     def text(self, value: str) -> str:
         if not self.has_word(value):
@@ -68,10 +76,12 @@ class Redactor:
 
     def mapping(self, data: dict[str, Any], depth: int = 0) -> dict[str, Any]:
         """A copy of data with secret keys' values replaced and secrets inside string values removed."""
-        has_word = self.has_word
+        has_word, known = self.has_word, self._secret_keys
         out: dict[str, Any] = {}
         for key, value in data.items():
-            secret = has_word(str(key))
+            secret = known.get(key)
+            if secret is None:
+                secret = self.key_is_secret(str(key))
             if type(value) is str and not secret and not has_word(value):
                 out[key] = value  # the common case
             else:
