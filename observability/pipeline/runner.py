@@ -135,7 +135,7 @@ class Processor:
             (pending >= self.batch_size and now >= self._retry_at)
             or (now - self._last_flush >= self.flush_interval and now >= self._retry_at)
         ):
-            self._flush()
+            self._flush(wait=False)
         self.dead_letter.poll(0)
         self._commit(None, sync=False)
         self.metrics.in_flight.set(self.tracker.in_flight)
@@ -180,8 +180,8 @@ class Processor:
         for reason, n in dropped.items():
             m.dropped.labels(reason).inc(n)
 
-    def _flush(self) -> None:
-        result = self.sink.flush()
+    def _flush(self, wait: bool = True) -> None:
+        result = self.sink.flush(wait=wait)
         self._last_flush = time.monotonic()
         for item in result.confirmed:
             self.tracker.confirm(item.position)

@@ -81,8 +81,11 @@ class Sink(Protocol):
     def add(self, item: SinkItem) -> None:
         """Accept one item for the next flush; must not block on I/O and must not mutate the item."""
 
-    def flush(self) -> FlushResult:
-        """Try to store every accepted item; return what was confirmed and what was rejected for good."""
+    def flush(self, wait: bool = True) -> FlushResult:
+        """Try to store every accepted item; return what was confirmed and what was rejected for good.
+
+        wait=False lets a sink answer later (a request still in flight stays pending); wait=True returns only
+        once everything sent has been answered."""
 
     def pending(self) -> int:
         """Items accepted but neither confirmed nor rejected yet (buffered or waiting for a retry)."""
@@ -109,7 +112,7 @@ class ListSink:
     def add(self, item: SinkItem) -> None:
         self._buffer.append(item)
 
-    def flush(self) -> FlushResult:
+    def flush(self, wait: bool = True) -> FlushResult:
         done, self._buffer = self._buffer, []
         self.stored.extend(done)
         return FlushResult(confirmed=done)

@@ -10,8 +10,10 @@ as confirmed. Per item of a `_bulk` response:
 
 A request that fails as a whole (connection refused or reset, timeout, 429/5xx, even 401/403 from a wrong
 password) is never treated as permanent: all its items are retried and `FlushResult.retry_after` tells the
-runner to back off and pause consumption. Memory per pending item is kept small: the document is serialised
-once in `add()` into its `_bulk` lines, and items waiting for a retry are held compressed in groups.
+runner to back off and pause consumption. Memory per pending item is kept small: the document's JSON goes
+once, in `add()`, into its `_bulk` lines, and items waiting for a retry are held compressed in groups.
+With `flush(wait=False)` one request at a time runs on a worker thread, so the runner consumes and transforms
+the next events while Elasticsearch indexes these; results are still handled on the caller's thread.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 import zlib
 from array import array
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -109,6 +112,9 @@ class ElasticsearchSink:
         self._clock = clock
         self._rng = rng
         self._fresh: list[_Pending] = []
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="obs-bulk")
+        self._inflight: tuple[Future[Any], list[_Pending], float] | None = None
+        """The chunk whose `_bulk` request is on the worker thread (flush(wait=False) only)."""
         self._retry: list[_RetryGroup] = []
         self._waiting = 0
         """Items inside `_retry` groups."""
@@ -129,13 +135,34 @@ class ElasticsearchSink:
         self._fresh.append(_Pending(lean, lines, item.original))
 
     def pending(self) -> int:
-        return len(self._fresh) + self._waiting
+        return len(self._fresh) + self._waiting + (len(self._inflight[1]) if self._inflight else 0)
 
     def close(self) -> None:
+        # An unanswered request's items are simply forgotten: their offsets were never committed.
+        self._worker.shutdown(wait=True, cancel_futures=True)
         self.client.close()
 
-    def flush(self) -> FlushResult:
+    def flush(self, wait: bool = True) -> FlushResult:
+        """Send what is due. wait=True: every chunk is sent and answered before this returns.
+
+        wait=False (the runner's loop): at most one `_bulk` request is in flight, on a worker thread; a call
+        collects its answer once it has arrived and sends the next chunk, so the runner goes on consuming and
+        transforming while Elasticsearch indexes (the GIL is free while the request waits on the socket)."""
         result = FlushResult()
+        if self._inflight is not None:
+            future, chunk, started = self._inflight
+            if not wait and not future.done():
+                return self._retry_after(result)
+            self._inflight = None
+            if not self._complete(future, chunk, started, result):
+                # Elasticsearch is down: everything waits for the backoff, as in the wait=True path.
+                now = self._clock()
+                for group in self._retry:
+                    if group.not_before <= now:
+                        group.not_before = self._not_before(group.attempts)
+                self._schedule_retries(self._fresh, count=False)
+                self._fresh = []
+                return self._retry_after(result)
         now = self._clock()
         due = [g for g in self._retry if g.not_before <= now]
         if due:
@@ -157,7 +184,17 @@ class ElasticsearchSink:
             if not buffer:
                 break
             chunk, buffer = buffer[:size], buffer[size:]
-            if not self._send(chunk, result):
+            future = self._worker.submit(self._request, chunk)
+            started = time.perf_counter()
+            if not wait:
+                # One request at a time: what is not sent yet waits for a later call, in the same order.
+                self._inflight = (future, chunk, started)
+                self._fresh = buffer + ([] if fresh_taken else fresh)
+                for group in due[next_group:]:
+                    self._retry.append(group)
+                    self._waiting += len(group.items)
+                break
+            if not self._complete(future, chunk, started, result):
                 # Elasticsearch is down: do not hammer it with the rest; everything waits for the backoff.
                 for group in due[next_group:]:
                     group.not_before = self._not_before(group.attempts)
@@ -165,17 +202,23 @@ class ElasticsearchSink:
                     self._waiting += len(group.items)
                 self._schedule_retries(buffer + ([] if fresh_taken else fresh), count=False)
                 break
+        return self._retry_after(result)
+
+    def _retry_after(self, result: FlushResult) -> FlushResult:
         if self._retry:
             wait = min(g.not_before for g in self._retry) - self._clock()
             result.retry_after = max(wait, 0.0)
         return result
 
-    def _send(self, chunk: list[_Pending], result: FlushResult) -> bool:
+    def _request(self, chunk: list[_Pending]) -> Any:
+        """On the worker thread: one `_bulk` request for the chunk (pre-encoded NDJSON, sent unchanged)."""
         body = b"".join([p.lines for p in chunk])
-        started = time.perf_counter()
+        return self.client.bulk(operations=body, filter_path=_FILTER_PATH)  # type: ignore[arg-type]
+
+    def _complete(self, future: Future[Any], chunk: list[_Pending], started: float, result: FlushResult) -> bool:
+        """The answer to a chunk's request, item by item; False when the request failed as a whole."""
         try:
-            # The client forwards pre-encoded NDJSON bytes unchanged (no second serialisation).
-            response = self.client.bulk(operations=body, filter_path=_FILTER_PATH)  # type: ignore[arg-type]
+            response = future.result()
             items = response.body.get("items") if isinstance(response.body, dict) else None
             if not isinstance(items, list) or len(items) != len(chunk):
                 raise ValueError(f"_bulk answered {len(items) if isinstance(items, list) else 'no'} items "

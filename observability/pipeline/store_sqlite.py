@@ -139,7 +139,7 @@ class SqliteLogStore:
     def add(self, item: SinkItem) -> None:
         self._buffer.append(item)
 
-    def flush(self) -> FlushResult:
+    def flush(self, wait: bool = True) -> FlushResult:
         """Store every buffered item in one transaction; a locked database keeps them pending."""
         if not self._buffer:
             return FlushResult()

@@ -204,10 +204,12 @@ def test_sigkill_and_restart_five_times(kafka: tuple[Producer, str], tmp_path: P
 def test_two_processors_rebalance_mid_stream(kafka: tuple[Producer, str]) -> None:
     producer, brokers = kafka
     expected = produce(producer, mixed_events(12000))
-    with FakeElasticsearch(Faults(item_429=0.02, slow=0.2, slow_seconds=0.05, seed=8)) as es:
-        first = Running(config(brokers, es.url, group="pair", batch_size=200))
+    # Every answer is slow (≤ 2000 events/s per processor) and little is held in flight (a revoke flushes
+    # what is held before the partitions move), so the second processor joins mid-stream.
+    with FakeElasticsearch(Faults(item_429=0.02, slow=1.0, slow_seconds=0.1, seed=8)) as es:
+        first = Running(config(brokers, es.url, group="pair", batch_size=200, max_in_flight=1000))
         wait_for(lambda: len(es.ids()) > 1500, 60, "the first processor to make progress")
-        second = Running(config(brokers, es.url, group="pair", batch_size=200))
+        second = Running(config(brokers, es.url, group="pair", batch_size=200, max_in_flight=1000))
         wait_for(lambda: len(second.processor.assigned) > 0, 60, "the second processor to get partitions")
         assert 0 < len(first.processor.assigned) < PARTITIONS
         assert len(es.ids()) < len(expected), "the rebalance must happen mid-stream"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from observability.apply.elasticsearch import connect_elasticsearch, ensure_log_templates
 from observability.pipeline.metrics import MetricsServer, ProcessorMetrics
@@ -36,21 +39,24 @@ def _fill(sink: ElasticsearchSink, count: int) -> list[str]:
     return ids
 
 
-def _drain(sink: ElasticsearchSink, timeout: float = 20) -> tuple[list[str], list[tuple[str, str]]]:
+def _drain(sink: ElasticsearchSink, timeout: float = 20, wait: bool = True) -> tuple[list[str], list[tuple[str, str]]]:
     confirmed: list[str] = []
     rejected: list[tuple[str, str]] = []
     deadline = time.monotonic() + timeout
     while sink.pending() and time.monotonic() < deadline:
-        result = sink.flush()
+        result = sink.flush(wait=wait)
         confirmed += [i.doc_id for i in result.confirmed]
         rejected += [(i.doc_id, reason) for i, reason in result.rejected]
         if result.retry_after:
             time.sleep(result.retry_after)
+        elif not wait:
+            time.sleep(0.001)
     assert sink.pending() == 0
     return confirmed, rejected
 
 
-def test_per_item_outcomes() -> None:
+@pytest.mark.parametrize("wait", [True, False], ids=["answered-in-flush", "one-request-in-flight"])
+def test_per_item_outcomes(wait: bool) -> None:
     poison = "logs-1-7"
     faults = Faults(item_429=0.1, item_503=0.1, reset=0.1, reset_after=0.1, request_503=0.1, seed=4,
                     reject=lambda d: (400, "document_parsing_exception", "bad field") if d["log"]["offset"] == 7 * 300
@@ -59,8 +65,8 @@ def test_per_item_outcomes() -> None:
     with FakeElasticsearch(faults) as es:
         sink = _sink(es, metrics)
         ids = _fill(sink, 400)
-        confirmed, rejected = _drain(sink)
-    assert sorted(confirmed) == sorted(i for i in ids if i != poison)
+        confirmed, rejected = _drain(sink, wait=wait)
+    assert sorted(confirmed) == sorted(i for i in ids if i != poison)  # each exactly once
     assert rejected == [(poison, "Elasticsearch 400 document_parsing_exception: bad field")]
     assert len(es.docs) == 399
     assert es.conflicts > 0  # answers lost after storing were retried and answered 409 → confirmed
@@ -80,6 +86,48 @@ def test_outage_keeps_items_and_signals_backpressure() -> None:
         assert sink.pending() == 120
         es.down = False
         confirmed, _ = _drain(sink)
+        assert sorted(confirmed) == sorted(ids) and sink.up is True
+
+
+def test_one_request_in_flight_while_the_caller_goes_on() -> None:
+    release = threading.Event()
+    with FakeElasticsearch() as es:
+        sink = _sink(es)
+        client_bulk = sink.client.bulk
+        calls: list[int] = []
+
+        def slow_bulk(**kwargs: object) -> object:
+            calls.append(threading.get_ident())
+            assert release.wait(10)
+            return client_bulk(**kwargs)
+
+        sink.client.bulk = slow_bulk  # type: ignore[method-assign]
+        ids = _fill(sink, 120)  # batch size 50: three chunks
+        first = sink.flush(wait=False)
+        assert first.confirmed == [] and sink.pending() == 120  # sent, not answered: still pending
+        assert sink.flush(wait=False).confirmed == []  # the answer has not come: nothing new is sent
+        assert len(calls) == 1 and calls[0] != threading.get_ident()  # on the worker thread
+        release.set()
+        confirmed, _ = _drain(sink, wait=False)
+        assert confirmed == ids  # in order, each once
+        assert len(calls) == 3
+
+
+def test_outage_while_a_request_is_in_flight_backs_off_everything() -> None:
+    with FakeElasticsearch() as es:
+        sink = _sink(es)
+        ids = _fill(sink, 120)
+        es.down = True
+        assert sink.flush(wait=False).confirmed == []
+        deadline = time.monotonic() + 10
+        result = sink.flush(wait=False)
+        while sink.up and time.monotonic() < deadline:
+            time.sleep(0.01)
+            result = sink.flush(wait=False)
+        assert sink.up is False and result.retry_after is not None and result.retry_after > 0
+        assert sink.pending() == 120
+        es.down = False
+        confirmed, _ = _drain(sink, wait=False)
         assert sorted(confirmed) == sorted(ids) and sink.up is True
 
 
