@@ -133,6 +133,17 @@ class ElasticsearchSink:
         # Only the lines are kept, not a second copy of the document inside the item.
         lean = SinkItem(item.doc_id, item.index, b"", item.position, b"")
         self._fresh.append(_Pending(lean, lines, item.original))
+        if len(self._fresh) >= 3 * self.settings.batch_size:
+            self._spill()
+
+    def _spill(self) -> None:
+        """Fresh items pile up while flush is not called (the runner waits out a backoff): the oldest chunk
+        is held compressed like a retry group, due at once, so memory stays bounded by max_in_flight."""
+        size = self.settings.batch_size
+        chunk, self._fresh = self._fresh[:size], self._fresh[size:]
+        attempts = max(p.attempts for p in chunk)
+        self._retry.append(_RetryGroup.pack(chunk, attempts, self._clock()))
+        self._waiting += len(chunk)
 
     def pending(self) -> int:
         return len(self._fresh) + self._waiting + (len(self._inflight[1]) if self._inflight else 0)
@@ -151,7 +162,9 @@ class ElasticsearchSink:
         result = FlushResult()
         if self._inflight is not None:
             future, chunk, started = self._inflight
-            if not wait and not future.done():
+            # Backpressure: once two chunks wait behind the request, wait for its answer. Fresh items are held
+            # uncompressed, so this bounds their memory; the runner's max_in_flight pause does the rest.
+            if not wait and not future.done() and len(self._fresh) < 2 * self.settings.batch_size:
                 return self._retry_after(result)
             self._inflight = None
             if not self._complete(future, chunk, started, result):

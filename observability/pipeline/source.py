@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -118,12 +118,24 @@ class OffsetTracker:
         return True
 
     def confirm(self, position: Position) -> None:
-        key = (position.topic, position.partition)
-        pending = self._pending.get(key)
-        if pending is None:
-            return  # the partition was revoked meanwhile; its new owner re-reads the event
-        done = self._done[key]
-        done.add(position.offset)
+        self.confirm_all((position,))
+
+    def confirm_all(self, positions: Iterable[Position]) -> None:
+        """Mark events handled; each partition's safe offset then advances once, past its confirmed prefix."""
+        touched: set[tuple[str, int]] = set()
+        done_of = self._done
+        for topic, partition, offset in positions:
+            key = (topic, partition)
+            done = done_of.get(key)
+            if done is None:
+                continue  # the partition was revoked meanwhile; its new owner re-reads the event
+            done.add(offset)
+            touched.add(key)
+        for key in touched:
+            self._advance(key)
+
+    def _advance(self, key: tuple[str, int]) -> None:
+        pending, done = self._pending[key], self._done[key]
         last = -1
         while pending and pending[0] in done:
             last = pending.popleft()

@@ -181,3 +181,26 @@ def test_metrics_server_endpoints() -> None:
         assert urllib.request.urlopen(f"{base}/readyz").status == 200
     finally:
         server.stop()
+
+
+def test_at_most_two_chunks_wait_behind_the_request_in_flight() -> None:
+    release = threading.Event()
+    with FakeElasticsearch() as es:
+        sink = _sink(es)  # batch size 50
+        client_bulk = sink.client.bulk
+
+        def slow_bulk(**kwargs: object) -> object:
+            release.wait(0.3)
+            return client_bulk(**kwargs)
+
+        sink.client.bulk = slow_bulk  # type: ignore[method-assign]
+        _fill(sink, 60)
+        sink.flush(wait=False)  # 50 sent, 10 wait
+        started = time.monotonic()
+        assert sink.flush(wait=False).confirmed == [] and time.monotonic() - started < 0.2  # does not block
+        _fill(sink, 100)  # now 110 wait behind the request: more than two chunks
+        result = sink.flush(wait=False)  # blocks for the answer, then sends the next chunk
+        assert len(result.confirmed) == 50 and time.monotonic() - started >= 0.25
+        release.set()
+        confirmed, _ = _drain(sink, wait=False)
+        assert len(confirmed) == 110
