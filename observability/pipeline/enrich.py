@@ -117,25 +117,49 @@ def _fields_duration_ns(fields: dict[str, Any]) -> int | None:
     return None
 
 
-def _pod_service(kubernetes: Any) -> tuple[str | None, str | None, str | None, str]:
+class _PodMeta(msgspec.Struct):
+    """The few fields of Filebeat's `kubernetes` object enrich reads; the rest is skipped, not decoded."""
+
+    namespace: Any = None
+    labels: Any = None
+    deployment: Any = None
+    container: Any = None
+
+
+class _ContainerMeta(msgspec.Struct):
+    image: Any = None
+
+
+_pod_meta = msgspec.json.Decoder(_PodMeta | None)
+_container_meta = msgspec.json.Decoder(_ContainerMeta | None)
+
+
+def _pod_service(text: bytes) -> tuple[str | None, str | None, str | None, str]:
     """From a pod's Kubernetes metadata: (name from labels, name from deployment/container, version, namespace)."""
-    kubernetes = kubernetes if isinstance(kubernetes, dict) else {}
-    labels = kubernetes.get("labels")
-    labels = labels if isinstance(labels, dict) else {}
+    try:
+        meta = _pod_meta.decode(text) if text else None
+    except msgspec.DecodeError:
+        meta = None  # not an object: the envelope check in enrich_envelope reports it
+    if meta is None:
+        return None, None, None, ""
+    labels = meta.labels if isinstance(meta.labels, dict) else {}
     name = next((labels[key] for key in _SERVICE_LABELS if isinstance(labels.get(key), str)), None)
     fallback = None
-    deployment, kcontainer = kubernetes.get("deployment"), kubernetes.get("container")
+    deployment, kcontainer = meta.deployment, meta.container
     if isinstance(deployment, dict) and isinstance(deployment.get("name"), str):
         fallback = deployment["name"]
     elif isinstance(kcontainer, dict) and isinstance(kcontainer.get("name"), str):
         fallback = kcontainer["name"]
     version = next((labels[key] for key in _VERSION_LABELS if isinstance(labels.get(key), str)), None)
-    namespace = kubernetes.get("namespace")
-    return name, fallback, version, namespace if isinstance(namespace, str) else ""
+    return name, fallback, version, meta.namespace if isinstance(meta.namespace, str) else ""
 
 
-def _image_version(container: Any) -> str | None:
-    image = container.get("image") if isinstance(container, dict) else None
+def _image_version(text: bytes) -> str | None:
+    try:
+        meta = _container_meta.decode(text) if text else None
+    except msgspec.DecodeError:
+        return None
+    image = meta.image if meta is not None else None
     name = image.get("name") if isinstance(image, dict) else None
     if isinstance(name, str) and ":" in name.rsplit("/", 1)[-1]:
         return name.rsplit(":", 1)[1]
@@ -398,8 +422,9 @@ def index_for(settings: EnrichSettings, namespace: str, service: str, timestamp:
     )
 
 
-def _custom_fields(value: Any, redactor: Redactor) -> msgspec.Raw | None:
+def _custom_fields(text: bytes, redactor: Redactor) -> msgspec.Raw | None:
     """Filebeat's custom `fields` object, redacted (memoised per distinct object by EnvelopeReader.derive)."""
+    value = orjson.loads(text) if text else None
     if value is not None and not isinstance(value, dict):
         raise InvalidEnvelope("fields is not an object")
     if not value:

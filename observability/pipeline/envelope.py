@@ -68,7 +68,7 @@ class EnvelopeReader:
     def __init__(self, max_bytes: int, memo_size: int = 4096) -> None:
         self.max_bytes = max_bytes
         self._decoder = msgspec.json.Decoder(Envelope)
-        self._memo: dict[bytes, tuple[Any, int, dict[Any, Any]]] = {}
+        self._memo: dict[bytes, dict[Any, Any]] = {}
         self._memo_size = memo_size
 
     def decode(self, raw: bytes | None) -> Envelope | None:
@@ -92,28 +92,30 @@ class EnvelopeReader:
 
     def value(self, raw: msgspec.Raw) -> Any:
         """The decoded JSON of an object of the envelope (None when absent). Shared: never mutate it."""
-        return self._entry(bytes(raw))[0]
+        return self.derive(raw, _decoded)
 
     def derive(self, raw: msgspec.Raw, fn: Callable[..., T], *args: Any) -> T:
-        """fn(decoded value, *args), memoised with the object's text: fn must be pure and its result
-        not mutated. Raises InvalidEnvelope for an object nested deeper than the envelope allows."""
-        value, depth, derived = self._entry(bytes(raw))
+        """fn(JSON text, *args), memoised with that text: fn must be pure, decode only what it needs, and its
+        result must not be mutated. Raises InvalidEnvelope for an object nested deeper than allowed."""
+        text = bytes(raw)
+        derived = self._memo.get(text)
+        if derived is None:
+            if len(self._memo) >= self._memo_size:
+                self._memo.clear()
+            # Fewer brackets than the limit bound the depth: the value is walked only when there are more.
+            brackets = text.count(b"{") + text.count(b"[")
+            if brackets >= MAX_ENVELOPE_DEPTH and _depth(_decoded(text)) >= MAX_ENVELOPE_DEPTH:
+                raise InvalidEnvelope("too deep")
+            derived = self._memo[text] = {}
         key = (fn, *args)
         if key in derived:
             return derived[key]  # type: ignore[no-any-return,unused-ignore]
-        if depth >= MAX_ENVELOPE_DEPTH:
-            raise InvalidEnvelope("too deep")
-        result = derived[key] = fn(value, *args)
+        result = derived[key] = fn(text, *args)
         return result
 
-    def _entry(self, text: bytes) -> tuple[Any, int, dict[Any, Any]]:
-        entry = self._memo.get(text)
-        if entry is None:
-            if len(self._memo) >= self._memo_size:
-                self._memo.clear()
-            value = orjson.loads(text) if text else None
-            entry = self._memo[text] = (value, _depth(value), {})
-        return entry
+
+def _decoded(text: bytes) -> Any:
+    return orjson.loads(text) if text else None
 
 
 def envelope_from_event(event: dict[str, Any]) -> Envelope:
