@@ -2,7 +2,9 @@
 
 A key whose name contains one of the configured words has its whole value replaced; free text (messages,
 error messages, query strings) has the value after `word=`, `word: ` or `"word":"` replaced, keeping the
-`Bearer`/`Basic` scheme so the reader still sees what kind of credential it was. Always returns new values.
+`Bearer`/`Basic` scheme so the reader still sees what kind of credential it was. Credentials with a
+recognisable shape (JWTs, AWS access key ids, PEM private keys) are replaced wherever they appear, under
+any key. No words configured = no redaction at all. Always returns new values.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ from typing import Any
 
 REDACTED = "[REDACTED]"
 _MAX_DEPTH = 32
+# Credentials recognisable by their shape wherever they appear, whatever the key or the words around them.
+_SHAPES = re.compile(
+    r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # JWT: base64url JSON header.payload.sig
+    r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"  # AWS access key id
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",  # PEM private key
+    re.DOTALL,
+)
 _MAX_REMEMBERED_KEYS = 10_000
 
 
@@ -59,13 +68,22 @@ class Redactor:
                 self._secret_keys[key] = secret
         return secret
 
+    def has_shape(self, value: str) -> bool:
+        """True when `value` may hold a credential recognisable by its shape (a cheap probe before the regex)."""
+        return self._probe is not None and ("eyJ" in value or "AKIA" in value or "ASIA" in value
+                                            or "PRIVATE KEY" in value)  # fmt: skip
+
     def text(self, value: str) -> str:
-        if not self.has_word(value):
-            return value
-        return self._pair.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{REDACTED}", value)
+        if self.has_word(value):
+            value = self._pair.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{REDACTED}", value)
+        if self.has_shape(value):
+            value = _SHAPES.sub(REDACTED, value)
+        return value
 
     def query(self, query: str) -> str:
         """A URL query string with the values of secret-looking parameters replaced."""
+        if self.has_shape(query):
+            query = _SHAPES.sub(REDACTED, query)
         if not self.has_word(query):
             return query
         parts = []
@@ -82,7 +100,7 @@ class Redactor:
             secret = known.get(key)
             if secret is None:
                 secret = self.key_is_secret(str(key))
-            if type(value) is str and not secret and not has_word(value):
+            if type(value) is str and not secret and not has_word(value) and not self.has_shape(value):
                 out[key] = value  # the common case
             else:
                 out[key] = self.value(value, depth + 1, secret=secret)

@@ -89,6 +89,28 @@ def test_secrets_are_redacted_everywhere() -> None:
     assert "Bearer [REDACTED]" in text
 
 
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTQyIiwiZXhwIjoxNzk1NDA4NjQyfQ.c2lnbmF0dXJlLWJ5dGVzLWhlcmU"
+AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----"
+
+
+def test_credentials_with_a_known_shape_are_redacted_under_any_key() -> None:
+    line = orjson.dumps({"level": "error", "ts": 1795408642, "msg": f"upstream refused {JWT} for user 42",
+                         "jwt": JWT, "creds": {"id": AWS_KEY}, "key_material": PEM, "trace_id": "eyJ-not-a-jwt",
+                         "path": "/login?session=" + JWT}).decode()  # fmt: skip
+    doc = _doc(line)
+    text = orjson.dumps(doc).decode()
+    for secret in (JWT, AWS_KEY, "MIIEowIBAAKCAQEA7"):
+        assert secret not in text
+    assert doc["message"] == "upstream refused [REDACTED] for user 42"
+    assert doc["go"]["fields"]["creds"] == {"id": "[REDACTED]"} and doc["go"]["fields"]["key_material"] == "[REDACTED]"
+    assert doc["url"] == {"path": "/login", "query": "session=[REDACTED]"}
+    assert doc["trace"] == {"id": "eyJ-not-a-jwt"}  # not the shape of a JWT: kept
+    # Near misses keep their text: a lower-case 'akia…' word, a short base64 run.
+    assert Redactor(["password"]).text("akiaiosfodnn7example eyJhbGci.eyJ.x") == "akiaiosfodnn7example eyJhbGci.eyJ.x"
+    assert Redactor([]).text(f"no redaction configured: {JWT}").endswith(JWT)
+
+
 def test_service_falls_back_to_deployment_and_image_tag() -> None:
     event = filebeat_event("hello")
     del event["kubernetes"]["labels"]
