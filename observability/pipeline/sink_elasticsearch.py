@@ -30,7 +30,7 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from observability.pipeline.metrics import ProcessorMetrics
-from observability.pipeline.sink import FlushResult, SinkItem
+from observability.pipeline.sink import FlushResult, Position, SinkItem
 
 # filter_path keeps the response small: only what per-item outcome handling reads.
 _FILTER_PATH = "errors,items.*.status,items.*.error.type,items.*.error.reason"
@@ -50,38 +50,51 @@ class _Pending:
 
 @dataclass(slots=True)
 class _RetryGroup:
-    """Items that wait for the same retry time, held as ONE zlib blob of their lines and originals.
+    """Items that wait for the same retry time, held as ONE zlib blob of their lines, originals and ids.
 
     Events of one stream are alike, so compressing a few thousand together takes ≈ 125 bytes per event
-    instead of ≈ 700 one by one; with max_in_flight events waiting that is most of the processor's memory."""
+    instead of ≈ 700 one by one; with max_in_flight events waiting that is most of the processor's memory.
+    Positions are kept as plain arrays and items are rebuilt when the group is unpacked for sending."""
 
     not_before: float
     attempts: int
-    items: list[SinkItem]
+    count: int
+    names: list[str]
+    """The distinct topics and index names of the items."""
+    refs: array[int]
+    """Per item: topic, partition, offset, index name (topics and index names as positions in `names`)."""
     sizes: array[int]
-    """len(lines), len(original) of each item, in order."""
+    """Per item: len(lines), len(original), len(doc_id), in order."""
     blob: bytes
 
     @classmethod
     def pack(cls, members: list[_Pending], attempts: int, not_before: float) -> _RetryGroup:
         parts: list[bytes] = []
         sizes = array("I")
-        items = []
+        refs = array("q")
+        names: dict[str, int] = {}
         for pending in members:
-            parts += (pending.lines, pending.original)
-            sizes += array("I", (len(pending.lines), len(pending.original)))
-            items.append(pending.item)
-        return cls(not_before, attempts, items, sizes, zlib.compress(b"".join(parts), 1))
+            item = pending.item
+            doc_id = item.doc_id.encode()
+            parts += (pending.lines, pending.original, doc_id)
+            sizes += array("I", (len(pending.lines), len(pending.original), len(doc_id)))
+            topic = names.setdefault(item.position.topic, len(names))
+            index = names.setdefault(item.index, len(names))
+            refs += array("q", (topic, item.position.partition, item.position.offset, index))
+        return cls(not_before, attempts, len(members), list(names), refs, sizes, zlib.compress(b"".join(parts), 1))
 
     def unpack(self) -> list[_Pending]:
         data = zlib.decompress(self.blob)
-        out, pos, sizes = [], 0, self.sizes
-        for i, item in enumerate(self.items):
-            n_lines, n_original = sizes[2 * i], sizes[2 * i + 1]
+        out, pos, sizes, refs, names = [], 0, self.sizes, self.refs, self.names
+        for i in range(self.count):
+            n_lines, n_original, n_id = sizes[3 * i], sizes[3 * i + 1], sizes[3 * i + 2]
             lines = data[pos : pos + n_lines]
-            pos += n_lines
-            out.append(_Pending(item, lines, data[pos : pos + n_original], self.attempts))
-            pos += n_original
+            original = data[pos + n_lines : pos + n_lines + n_original]
+            doc_id = data[pos + n_lines + n_original : pos + n_lines + n_original + n_id].decode()
+            pos += n_lines + n_original + n_id
+            topic, partition, offset, index = refs[4 * i], refs[4 * i + 1], refs[4 * i + 2], refs[4 * i + 3]
+            item = SinkItem(doc_id, names[index], b"", Position(names[topic], partition, offset), b"")
+            out.append(_Pending(item, lines, original, self.attempts))
         return out
 
 
@@ -180,7 +193,7 @@ class ElasticsearchSink:
         due = [g for g in self._retry if g.not_before <= now]
         if due:
             self._retry = [g for g in self._retry if g.not_before > now]
-            self._waiting -= sum(len(g.items) for g in due)
+            self._waiting -= sum(g.count for g in due)
         fresh, self._fresh = self._fresh, []
         size = self.settings.batch_size
         # Groups are unpacked only as chunks need them, so a long outage's backlog is never all expanded.
@@ -205,14 +218,14 @@ class ElasticsearchSink:
                 self._fresh = buffer + ([] if fresh_taken else fresh)
                 for group in due[next_group:]:
                     self._retry.append(group)
-                    self._waiting += len(group.items)
+                    self._waiting += group.count
                 break
             if not self._complete(future, chunk, started, result):
                 # Elasticsearch is down: do not hammer it with the rest; everything waits for the backoff.
                 for group in due[next_group:]:
                     group.not_before = self._not_before(group.attempts)
                     self._retry.append(group)
-                    self._waiting += len(group.items)
+                    self._waiting += group.count
                 self._schedule_retries(buffer + ([] if fresh_taken else fresh), count=False)
                 break
         return self._retry_after(result)
