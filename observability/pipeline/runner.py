@@ -4,11 +4,13 @@ One thread does everything that touches the consumer (librdkafka callbacks run i
 
 1. `consume()` a batch; each message is tracked, transformed (pure) and either added to the sink,
    dead-lettered (acknowledged by Kafka before it counts as handled) or dropped by a rule (handled now).
-2. The sink is flushed when a batch is full or `flush_interval` passed; confirmed events advance the
-   per-partition safe offset, which is stored for librdkafka's auto-commit.
+2. The sink is flushed when a batch is full or `flush_interval` passed, without waiting: the sink's
+   request runs on its own worker thread and its answer is picked up by a later flush. Confirmed events
+   advance the per-partition safe offset, which is stored for librdkafka's auto-commit.
 3. While the sink is failing or too many events are in flight, the assigned partitions are paused (the
    loop keeps calling `consume()` so the group membership and rebalances stay healthy) and resumed later.
-4. On revoke: flush, store and commit synchronously for the revoked partitions, then forget them.
+4. On revoke: flush (waiting for every answer), store and commit synchronously for the revoked
+   partitions, then forget them.
    On SIGTERM: stop consuming, drain within the grace period, commit, close.
 """
 
