@@ -3,8 +3,9 @@
   {"events_per_s": …, "p99_added_latency_ms": …, "rss_mb": …, "baseline_events_per_s": …}
 
 Setup, all on this machine: confluent-kafka's mock cluster (real Kafka protocol) holds realistic Filebeat
-events (500–1000 bytes, every log format the processor knows); a local `_bulk` endpoint acknowledges every
-item at once. Phases, each against a fresh consumer group:
+events (500–1000 bytes, every log format the processor knows, each object's keys in a random order per
+event as Filebeat writes them); a local `_bulk` endpoint acknowledges every item at once. Phases, each
+against a fresh consumer group:
 
 1. throughput: a backlog of EVENTS events, timed from the processor's first `_bulk` to the last ack;
 2. latency: events produced at LATENCY_RATE/s for a few seconds; per event, ack time minus produce time
@@ -161,7 +162,8 @@ def main() -> None:
     producer = Producer({"test.mock.num.brokers": 1, "compression.type": "zstd", "linger.ms": 20,
                          "batch.num.messages": 10000, "batch.size": 4_000_000})  # fmt: skip
     brokers = ",".join(f"{b.host}:{b.port}" for b in producer.list_topics(timeout=10).brokers.values())
-    events = mixed_events(2000, compact=True)
+    # More distinct events than the processor's memo holds, keys in Filebeat's per-event random order.
+    events = mixed_events(20_000, compact=True, shuffle_keys=True)
     sizes = sorted(len(e) for e in events)
     endpoint = AckEndpoint()
     obs = str(REPO / ".venv" / "bin" / "obs")

@@ -169,14 +169,14 @@ def _image_version(text: bytes) -> str | None:
 
 def _service(envelope: Envelope, reader: EnvelopeReader, fields: dict[str, Any]) -> tuple[dict[str, str], str]:
     """service.{name,version} (labels first; the line's own `service` field; the workload's name) and namespace."""
-    label_name, fallback, version, namespace = reader.derive(envelope.kubernetes, _pod_service)
+    label_name, fallback, version, namespace = reader.derive(envelope.kubernetes, _pod_service, memo=False)
     service: dict[str, str] = {}
     app_service = fields.get("service")
     name = label_name if label_name is not None else app_service if isinstance(app_service, str) else fallback
     if name is not None:
         service["name"] = name
     if version is None:
-        version = reader.derive(envelope.container, _image_version)
+        version = reader.derive(envelope.container, _image_version, memo=False)
     if version is not None:
         service["version"] = version
     return service, namespace

@@ -94,18 +94,23 @@ class EnvelopeReader:
         """The decoded JSON of an object of the envelope (None when absent). Shared: never mutate it."""
         return self.derive(raw, _decoded)
 
-    def derive(self, raw: msgspec.Raw, fn: Callable[..., T], *args: Any) -> T:
+    def derive(self, raw: msgspec.Raw, fn: Callable[..., T], *args: Any, memo: bool = True) -> T:
         """fn(JSON text, *args), memoised with that text: fn must be pure, decode only what it needs, and its
-        result must not be mutated. Raises InvalidEnvelope for an object nested deeper than allowed."""
+        result must not be mutated. Raises InvalidEnvelope for an object nested deeper than allowed.
+
+        memo=False for objects whose text changes from event to event (Filebeat writes each object's keys in
+        a new order every time, so a large object's text rarely repeats): a miss costs more than no memo."""
         text = bytes(raw)
-        derived = self._memo.get(text)
+        derived = self._memo.get(text) if memo else None
         if derived is None:
-            if len(self._memo) >= self._memo_size:
-                self._memo.clear()
             # Fewer brackets than the limit bound the depth: the value is walked only when there are more.
             brackets = text.count(b"{") + text.count(b"[")
             if brackets >= MAX_ENVELOPE_DEPTH and _depth(_decoded(text)) >= MAX_ENVELOPE_DEPTH:
                 raise InvalidEnvelope("too deep")
+            if not memo:
+                return fn(text, *args)
+            if len(self._memo) >= self._memo_size:
+                self._memo.clear()
             derived = self._memo[text] = {}
         key = (fn, *args)
         if key in derived:

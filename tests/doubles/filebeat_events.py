@@ -95,9 +95,21 @@ def compact_event(message: str, **kwargs: Any) -> dict[str, Any]:
     return event
 
 
-def mixed_events(count: int, seed: int = 7, compact: bool = False) -> list[bytes]:
-    """`count` serialized events cycling through every format, with varied services and offsets."""
+def _shuffled(value: Any, rng: random.Random) -> Any:
+    if isinstance(value, dict):
+        items = list(value.items())
+        rng.shuffle(items)
+        return {key: _shuffled(item, rng) for key, item in items}
+    return value
+
+
+def mixed_events(count: int, seed: int = 7, compact: bool = False, shuffle_keys: bool = False) -> list[bytes]:
+    """`count` serialized events cycling through every format, with varied services and offsets.
+
+    shuffle_keys: every object's keys in a new random order per event, as Filebeat writes them (its JSON
+    encoder, go-structform, walks Go maps, whose iteration order Go randomises on every walk)."""
     rng = random.Random(seed)
+    order = random.Random(seed + 1)  # its own generator: the same events with or without shuffled keys
     lines = list(LINES.values())
     apps = [("checkout", "shop"), ("payments", "shop"), ("inventory", "stock"), ("gateway", "edge")]
     out = []
@@ -106,5 +118,6 @@ def mixed_events(count: int, seed: int = 7, compact: bool = False) -> list[bytes
         kwargs: dict[str, Any] = {"app": app, "namespace": namespace, "offset": i * 300,
                                   "pod": f"{app}-7d9f8c6b5-{i % 7}x2z"}  # fmt: skip
         line = lines[i % len(lines)]
-        out.append(orjson.dumps(compact_event(line, **kwargs)) if compact else event_bytes(line, **kwargs))
+        event = compact_event(line, **kwargs) if compact else filebeat_event(line, **kwargs)
+        out.append(orjson.dumps(_shuffled(event, order) if shuffle_keys else event))
     return out

@@ -120,6 +120,11 @@ def test_the_memo_is_bounded_and_keyed_by_text() -> None:
     transform = Transformer(SETTINGS, 1_000_000)
     transform.reader = reader
     for i in range(50):
-        outcome = transform(event_bytes("x", namespace=f"ns{i}"), POSITION)
-        assert outcome.labels[1] == f"ns{i}"  # never a stale answer from another pod's metadata
+        event = filebeat_event("x", namespace=f"ns{i}")
+        event["fields"] = {"cluster": f"c{i % 20}", "password": "hunter2"}  # custom fields: memoised by text
+        outcome = transform(orjson.dumps(event), POSITION)
+        assert outcome.item is not None
+        doc = orjson.loads(outcome.item.source)
+        # never a stale answer from another event's text
+        assert outcome.labels[1] == f"ns{i}" and doc["fields"] == {"cluster": f"c{i % 20}", "password": "[REDACTED]"}
         assert len(reader._memo) <= 8
