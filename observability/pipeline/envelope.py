@@ -61,9 +61,10 @@ class InvalidEnvelope(ValueError):
 class EnvelopeReader:
     """Decodes Kafka values into envelopes; remembers what it learnt about each distinct object it reads.
 
-    A pod's Kubernetes metadata and Filebeat's custom fields are the same text event after event, so
-    their decoded value, nesting depth and what enrich derives from them are memoised by that text
-    (bounded: the memo is emptied when it is full). Objects that are only passed through are never decoded."""
+    Filebeat's custom fields are small and repeat verbatim, so what enrich derives from them is memoised
+    by their text (bounded: the memo is emptied when it is full). Kubernetes and container metadata are
+    decoded partially on every event: Filebeat writes their keys in a new order each time, so their text
+    rarely repeats. Objects that are only passed through are never decoded."""
 
     def __init__(self, max_bytes: int, memo_size: int = 4096) -> None:
         self.max_bytes = max_bytes
