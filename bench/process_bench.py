@@ -37,12 +37,12 @@ from confluent_kafka import Producer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "doubles"))
 from filebeat_events import mixed_events  # noqa: E402
+from mock_kafka import BACKLOG_CONFIG, PARTITIONS, mock_cluster, produce_backlog  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "200000"))
 BASELINE_EVENTS = int(os.environ.get("BENCH_BASELINE_EVENTS", "40000"))
 LATENCY_RATE = int(os.environ.get("BENCH_LATENCY_RATE", "2000"))
 LATENCY_SECONDS = 6
-PARTITIONS = 4
 
 
 class AckEndpoint:
@@ -113,17 +113,6 @@ class AckEndpoint:
             self.ack_times = {}
 
 
-def produce_backlog(producer: Producer, topic: str, events: list[bytes], count: int) -> None:
-    for i in range(count):
-        while True:
-            try:
-                producer.produce(topic, events[i % len(events)], partition=i % PARTITIONS)
-                break
-            except BufferError:
-                producer.poll(0.01)
-    producer.flush(60)
-
-
 def write_config(path: Path, brokers: str, url: str, topic: str, group: str, metrics_port: int = 0) -> None:
     path.write_text(
         f"kafka: {{bootstrap_servers: [{brokers}], topic: {topic}, group: {group}}}\n"
@@ -162,9 +151,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def main() -> None:
-    producer = Producer({"test.mock.num.brokers": 1, "compression.type": "zstd", "linger.ms": 20,
-                         "batch.num.messages": 10000, "batch.size": 4_000_000})  # fmt: skip
-    brokers = ",".join(f"{b.host}:{b.port}" for b in producer.list_topics(timeout=10).brokers.values())
+    producer, brokers = mock_cluster(**BACKLOG_CONFIG)
     # More distinct events than the processor's memo holds, keys in Filebeat's per-event random order.
     events = mixed_events(20_000, compact=True, shuffle_keys=True)
     sizes = sorted(len(e) for e in events)

@@ -12,31 +12,21 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
 
 from observability.pipeline.source import open_consumer
 from observability.spec.processor import KafkaSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "doubles"))
 from filebeat_events import mixed_events
+from mock_kafka import BACKLOG_CONFIG, mock_cluster, produce_backlog
 
 pytestmark = pytest.mark.integration
 EVENTS = 60_000  # ≈ 50 MB: three times the processor's 16 MB prefetch queue
 
 
 def test_a_full_prefetch_queue_does_not_stall_consumption() -> None:
-    producer = Producer({"test.mock.num.brokers": 1, "compression.type": "zstd", "linger.ms": 20,
-                         "batch.num.messages": 10000, "batch.size": 4_000_000})  # fmt: skip
-    brokers = ",".join(f"{b.host}:{b.port}" for b in producer.list_topics(timeout=10).brokers.values())
-    events = mixed_events(500, compact=True)
-    for i in range(EVENTS):
-        while True:
-            try:
-                producer.produce("logs", events[i % len(events)], partition=i % 4)
-                break
-            except BufferError:
-                producer.poll(0.01)
-    assert producer.flush(60) == 0
+    producer, brokers = mock_cluster(**BACKLOG_CONFIG)
+    produce_backlog(producer, "logs", mixed_events(500, compact=True), EVENTS)
 
     consumer = open_consumer(KafkaSettings(bootstrap_servers=[brokers], topic="logs", group="fetch"))
     received, gaps, last = 0, [], None

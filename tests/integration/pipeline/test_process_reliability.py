@@ -30,6 +30,7 @@ from observability.spec.processor import ProcessorConfig
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "doubles"))
 from fake_elasticsearch import FakeElasticsearch, Faults
 from filebeat_events import mixed_events
+from mock_kafka import mock_cluster
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
@@ -42,11 +43,9 @@ OUTAGE_SECONDS = float(os.environ.get("OBS_TEST_ES_OUTAGE_SECONDS", "30"))
 @pytest.fixture
 def kafka() -> Iterator[tuple[Producer, str]]:
     """A fresh 3-broker mock cluster per test (it lives as long as this producer)."""
-    producer = Producer({
-        "test.mock.num.brokers": 3, "compression.type": "zstd", "linger.ms": 20, "message.max.bytes": 10_000_000,
-    })  # fmt: skip
-    brokers = producer.list_topics(timeout=10).brokers.values()
-    yield producer, ",".join(f"{b.host}:{b.port}" for b in brokers)
+    config = {"compression.type": "zstd", "linger.ms": 20, "message.max.bytes": 10_000_000}
+    producer, brokers = mock_cluster(3, **config)
+    yield producer, brokers
     producer.flush(5)
 
 

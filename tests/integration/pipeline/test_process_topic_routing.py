@@ -5,16 +5,20 @@ Real Kafka protocol (confluent-kafka's mock cluster); the subscription comes fro
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
-from confluent_kafka import Producer
 
 from observability.pipeline.source import open_consumer
 from observability.render import Sources, render_config_files
 from observability.spec import parse_stack
 from observability.spec.processor import ProcessorConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "doubles"))
+from mock_kafka import mock_cluster
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +28,7 @@ def test_routed_topics_are_consumed_and_dead_letters_are_not(example_spec_path) 
     stack = parse_stack(text)
     rendered = yaml.safe_load(render_config_files(stack, Sources()).files["processor/processor.yaml"])
 
-    producer = Producer({"test.mock.num.brokers": 1})
-    brokers = ",".join(f"{b.host}:{b.port}" for b in producer.list_topics(timeout=10).brokers.values())
+    producer, brokers = mock_cluster()
     for topic in ("logs", "logs.shop", "logs.payments", "logs-dead-letter"):
         producer.produce(topic, f"to {topic}".encode())
     producer.flush(10)
