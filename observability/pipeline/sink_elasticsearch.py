@@ -161,6 +161,13 @@ class ElasticsearchSink:
     def pending(self) -> int:
         return len(self._fresh) + self._waiting + (len(self._inflight[1]) if self._inflight else 0)
 
+    @property
+    def held_uncompressed(self) -> int:
+        """Pending items held one by one (fresh, or unpacked for sending); the others wait compressed or are in
+        the request on the wire. At most three chunks, whatever happens, so memory stays ≈ 125 bytes per
+        waiting event during an outage instead of ≈ 1 KB."""
+        return len(self._fresh)
+
     def close(self) -> None:
         # An unanswered request's items are simply forgotten: their offsets were never committed.
         self._worker.shutdown(wait=True, cancel_futures=True)
@@ -219,6 +226,12 @@ class ElasticsearchSink:
                 for group in due[next_group:]:
                     self._retry.append(group)
                     self._waiting += group.count
+                # The rest of the last unpacked group joined the fresh items. While groups keep coming due
+                # (an outage), fresh items are never reached, so without packing them again every request
+                # would turn up to a chunk of compressed items into uncompressed ones (measured: 57k of
+                # 100k waiting items, RSS 160 → 280 MiB).
+                while len(self._fresh) >= 3 * size:
+                    self._spill()
                 break
             if not self._complete(future, chunk, started, result):
                 # Elasticsearch is down: do not hammer it with the rest; everything waits for the backoff.
