@@ -13,7 +13,9 @@ against a fresh consumer group:
 3. memory: the endpoint answers 429 to every item, so events pile up until `max_in_flight` (100k) and
    consumption pauses; the processor's RSS is read then;
 1b. baseline: bench/naive.py (stdlib json, one poll() per message, client-side serialisation) on the same
-   backlog right after phase 1, timed the same way.
+   backlog right after phase 1, timed the same way;
+1c. with BENCH_FLOOR=1 only: bench/floor.py, the processor with its transform replaced by a copy of the
+   event, on the same backlog (adds "floor_events_per_s": the ceiling left for decode/parse/enrich/encode).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from mock_kafka import BACKLOG_CONFIG, PARTITIONS, mock_cluster, produce_backlog
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "200000"))
 BASELINE_EVENTS = int(os.environ.get("BENCH_BASELINE_EVENTS", "40000"))
+FLOOR = os.environ.get("BENCH_FLOOR", "") not in ("", "0")
 LATENCY_RATE = int(os.environ.get("BENCH_LATENCY_RATE", "2000"))
 LATENCY_SECONDS = 6
 
@@ -174,6 +177,15 @@ def main() -> None:
     baseline = wait_acked(endpoint, BASELINE_EVENTS, 600)
     stop(naive)
 
+    # 1c. BENCH_FLOOR=1: the same backlog through the processor without its transform (bench/floor.py)
+    floor = None
+    if FLOOR:
+        endpoint.reset()
+        write_config(tmp / "f.yaml", brokers, endpoint.url, "bench", "bench-floor")
+        proc = start([sys.executable, str(REPO / "bench" / "floor.py"), "process", "--config", str(tmp / "f.yaml")])
+        floor = wait_acked(endpoint, EVENTS, 600)
+        stop(proc)
+
     # 2. added latency at a steady rate (the processor is caught up and keeps running)
     latency_producer = Producer({"bootstrap.servers": brokers, "linger.ms": 0, "compression.type": "zstd"})
     write_config(tmp / "l.yaml", brokers, endpoint.url, "latency", "bench-latency")
@@ -223,12 +235,15 @@ def main() -> None:
     stop(proc)
     endpoint.reject = False
 
-    print(json.dumps({
+    figures = {
         "events_per_s": round(events_per_s),
         "p99_added_latency_ms": round(p99, 1),
         "rss_mb": round(peak, 1),
         "baseline_events_per_s": round(baseline),
-    }))  # fmt: skip
+    }
+    if floor is not None:
+        figures["floor_events_per_s"] = round(floor)
+    print(json.dumps(figures))
     print(f"# {EVENTS} events of {sizes[0]}–{sizes[-1]} bytes (median {sizes[len(sizes) // 2]}); latency at "
           f"{LATENCY_RATE}/s; rss with {int(in_flight)} in flight; baseline on {BASELINE_EVENTS} events",
           file=sys.stderr)
