@@ -16,8 +16,11 @@ runner to retry (`FlushResult.retry_after`) instead of failing.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -247,6 +250,8 @@ class SqliteLogStore:
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                if not self.path.exists():
+                    _create_file(self.path)
             conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000)
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             if create:
@@ -297,3 +302,25 @@ def _strings(values: Iterable[Any]) -> list[str]:
 
 def _as_text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _create_file(path: Path) -> None:
+    """Create the store with its tables beside `path`, then link it into place.
+
+    Readers (`obs logs search`, the demo) poll for the file while `obs process` starts; created in place,
+    the file exists a moment before its tables do and such a reader failed with "no such table". A hard
+    link never replaces a store another processor created meanwhile (it would hold their events).
+    """
+    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".creating")
+    os.close(fd)
+    try:
+        conn = sqlite3.connect(scratch)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(_SCHEMA)
+        finally:
+            conn.close()
+        with contextlib.suppress(FileExistsError):
+            os.link(scratch, path)
+    finally:
+        os.unlink(scratch)

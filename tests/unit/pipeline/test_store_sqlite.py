@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 import pytest
@@ -12,6 +14,7 @@ from observability.errors import PipelineError
 from observability.pipeline.sink import Position, SinkItem, document_id
 from observability.pipeline.store_sqlite import (
     SqliteLogStore,
+    _create_file,
     field_value,
     fts_query,
     split_terms,
@@ -158,6 +161,53 @@ def test_missing_store_is_a_clear_error(tmp_path):
     with pytest.raises(PipelineError, match=r"no log store at .*missing\.sqlite") as info:
         SqliteLogStore(tmp_path / "missing.sqlite").search()
     assert "obs demo" in str(info.value)
+
+
+def test_a_reader_never_sees_a_store_without_its_tables_while_it_is_created(tmp_path):
+    # `obs logs search` and the demo poll for the file while `obs process` starts.
+    unexpected: list[str] = []
+    counted: list[Path] = []
+    for n in range(60):
+        path = tmp_path / f"{n}.sqlite"
+        created = threading.Event()
+
+        def poll(path: Path = path, created: threading.Event = created) -> None:
+            reader = SqliteLogStore(path)
+            while True:
+                try:
+                    assert reader.count() == 0
+                    counted.append(path)
+                    break
+                except PipelineError as e:
+                    if "no log store" not in str(e):
+                        unexpected.append(str(e))
+                        break
+                    if created.is_set() and not path.exists():
+                        unexpected.append("store missing after setup")
+                        break
+            reader.close()
+
+        reader = threading.Thread(target=poll)
+        reader.start()
+        writer = SqliteLogStore(path)
+        writer.setup()
+        created.set()
+        reader.join(timeout=10)
+        writer.close()
+    assert unexpected == []
+    assert len(counted) == 60
+    assert sorted(p.name for p in tmp_path.iterdir() if "creating" in p.name) == []
+
+
+def test_creating_a_store_never_replaces_one_another_processor_just_created(tmp_path):
+    path = tmp_path / "logs.sqlite"
+    first = SqliteLogStore(path)
+    first.setup()
+    write(first, item(1, "kept"))
+    _create_file(path)  # a second processor that saw no file a moment ago
+    assert [e.document["message"] for e in first.search()] == ["kept"]
+    assert SqliteLogStore(path).count() == 1
+    first.close()
 
 
 def test_field_value_handles_nested_dotted_and_mixed_documents():
