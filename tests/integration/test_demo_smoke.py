@@ -108,7 +108,12 @@ def test_stopping_the_live_demo_stops_every_process(tmp_path, how, sig):
                 os.killpg(proc.pid, sig)
         else:
             proc.send_signal(sig)
-        output, _ = proc.communicate(timeout=60)
+        try:
+            output, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            output, _ = proc.communicate()
+            raise AssertionError(f"the demo did not stop within 60 s of {how}:\n{output[-3000:]}") from None
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
