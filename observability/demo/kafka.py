@@ -7,6 +7,9 @@ Topics are auto-created (4 partitions); data lives in memory and disappears with
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +31,11 @@ class EmbeddedKafka:
 
 def start_embedded_kafka(brokers: int = 3, topics: tuple[str, ...] = (), timeout: float = 15.0) -> EmbeddedKafka:
     """Start `brokers` mock brokers and pre-create `topics` (by producing metadata requests for them)."""
-    from confluent_kafka import KafkaException, Producer
+    from confluent_kafka import KafkaException
 
     try:
         # log_level 4 hides librdkafka's "mock cluster enabled" notice on the terminal.
-        owner = Producer({"test.mock.num.brokers": brokers, "client.id": "obs-demo-kafka", "log_level": 4})
+        owner = mock_cluster_owner(brokers, **{"client.id": "obs-demo-kafka", "log_level": 4})
         metadata = owner.list_topics(timeout=timeout)
         for topic in topics:
             owner.list_topics(topic, timeout=timeout)  # auto-creates it, so consumers can subscribe at once
@@ -42,3 +45,25 @@ def start_embedded_kafka(brokers: int = 3, topics: tuple[str, ...] = (), timeout
     if not addresses:
         raise PipelineError("the embedded Kafka started without brokers; is confluent-kafka >= 2.4 installed?")
     return EmbeddedKafka(bootstrap_servers=",".join(addresses), _owner=owner)
+
+
+def mock_cluster_owner(brokers: int, **config: Any) -> Any:
+    """A producer that starts `brokers` mock brokers in this process; they live as long as it does."""
+    from confluent_kafka import Producer
+
+    with _signals_blocked():
+        return Producer({"test.mock.num.brokers": brokers, **config})
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    # librdkafka blocks every signal in the threads it starts, except the mock cluster's, whose poll loop
+    # ends for good when a signal interrupts it: a Ctrl-C or SIGTERM that landed on that thread stopped
+    # the embedded Kafka, and the demo then hung while stopping its clients. A new thread inherits its
+    # creator's signal mask, so the cluster is started with every signal blocked here; Python's handlers
+    # keep running on the main thread, whose mask is restored at once.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -9,6 +9,8 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from observability.demo.kafka import mock_cluster_owner
+
 PARTITIONS = 4
 # Large zstd batches: a backlog of ~1 KB events then fits the mock broker's per-partition retention.
 BACKLOG_CONFIG = {"compression.type": "zstd", "linger.ms": 20, "batch.num.messages": 10000, "batch.size": 4_000_000}
@@ -16,7 +18,7 @@ BACKLOG_CONFIG = {"compression.type": "zstd", "linger.ms": 20, "batch.num.messag
 
 def mock_cluster(brokers: int = 1, **config: Any) -> tuple[Producer, str]:
     """A producer that starts `brokers` mock brokers, and their bootstrap address for other clients."""
-    producer = Producer({"test.mock.num.brokers": brokers, **config})
+    producer = mock_cluster_owner(brokers, **config)
     metadata = producer.list_topics(timeout=10)
     return producer, ",".join(f"{b.host}:{b.port}" for b in metadata.brokers.values())
 

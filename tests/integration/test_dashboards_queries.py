@@ -45,6 +45,7 @@ from observability.spec import Stack
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "doubles"))
 from fake_elasticsearch import FakeElasticsearch, Faults  # noqa: E402
+from mock_kafka import mock_cluster  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -117,7 +118,7 @@ def _ship(services: list[Any], bootstrap: str, stop: threading.Event) -> None:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    confluent_kafka = pytest.importorskip("confluent_kafka")
+    pytest.importorskip("confluent_kafka")
     tmp = tmp_path_factory.mktemp("dashq")
     stop = threading.Event()
     cleanup: list[Any] = []
@@ -126,8 +127,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         services = [start_go_service(binary, tmp / f"{name}.log", name=name) for name, _ in SERVICES]
         cleanup += [s.stop for s in services]
         services[0].set_fail_ratio(0.2)
-        mock = confluent_kafka.Producer({"test.mock.num.brokers": 1})
-        bootstrap = ",".join(f"{b.host}:{b.port}" for b in mock.list_topics(timeout=10).brokers.values())
+        _owner, bootstrap = mock_cluster()  # the brokers live as long as this reference
         es = FakeElasticsearch(faults=Faults(item_429=0.1))
         es.__enter__()
         cleanup.append(lambda: es.__exit__(None, None, None))
