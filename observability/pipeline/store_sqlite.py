@@ -320,7 +320,9 @@ def _create_file(path: Path) -> None:
             conn.executescript(_SCHEMA)
         finally:
             conn.close()
-        with contextlib.suppress(FileExistsError):
+        # FileExistsError: another processor was first. Any other refusal (a filesystem without hard links):
+        # the caller creates the store in place, as before, and a reader may then meet it without tables.
+        with contextlib.suppress(OSError):
             os.link(scratch, path)
     finally:
         os.unlink(scratch)

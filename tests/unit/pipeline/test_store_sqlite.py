@@ -210,6 +210,19 @@ def test_creating_a_store_never_replaces_one_another_processor_just_created(tmp_
     first.close()
 
 
+def test_a_filesystem_without_hard_links_still_gets_a_store(tmp_path, monkeypatch):
+    def refuse(*_: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr("observability.pipeline.store_sqlite.os.link", refuse)
+    store = SqliteLogStore(tmp_path / "logs.sqlite")
+    store.setup()
+    write(store, item(1, "kept"))
+    assert store.count() == 1
+    store.close()
+    assert [p.name for p in tmp_path.iterdir() if "creating" in p.name] == []
+
+
 def test_field_value_handles_nested_dotted_and_mixed_documents():
     assert field_value({"log": {"level": "info"}}, "log.level") == "info"
     assert field_value({"log.level": "warn"}, "log.level") == "warn"
