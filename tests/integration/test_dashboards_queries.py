@@ -118,7 +118,6 @@ def _ship(services: list[Any], bootstrap: str, stop: threading.Event) -> None:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    pytest.importorskip("confluent_kafka")
     tmp = tmp_path_factory.mktemp("dashq")
     stop = threading.Event()
     cleanup: list[Any] = []
