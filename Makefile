@@ -1,25 +1,35 @@
-# Every target does its own setup: a virtualenv in .venv, the project in editable mode, and (for the
-# targets that run real servers) the Debian packages they need.
+# Every target does its own setup and says what it is doing: a virtualenv in .venv, the project in editable
+# mode, the Debian packages (scripts/system-deps.sh) and the real parts built from tools/ (`make tools`).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+## Which real parts `make tools` builds (default: all of tools/*/part.toml).
+PARTS ?=
+## The parts the demo runs; the rest are for the tests.
+DEMO_PARTS ?= go-service
 
-.PHONY: venv system-deps test unit integration lint demo bench clean
+.PHONY: venv system-deps tools test unit integration lint demo bench clean
 
 $(STAMP): pyproject.toml
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
-	touch $(STAMP)
+	@bash scripts/step.sh "Python virtualenv in $(VENV)" python3 -m venv $(VENV)
+	@bash scripts/step.sh "pip: upgrade pip" $(VENV)/bin/pip install -q --upgrade pip
+	@bash scripts/step.sh "pip: the project and its dependencies (pip install -e '.[dev]')" \
+		$(VENV)/bin/pip install -q -e '.[dev]'
+	@touch $(STAMP)
 
 venv: $(STAMP)
 
 system-deps:
-	bash scripts/system-deps.sh
+	@bash scripts/system-deps.sh
+
+## Build (once, cached in ~/.cache/observability) every real part; one status line per part.
+## Outside CI a part that cannot be built is reported and its tests skip; with CI=true it fails the run.
+tools: $(STAMP) system-deps
+	@$(PY) -m observability.local.parts build $(PARTS) || [ "$$CI" != "true" ]
 
 ## Unit + integration tests (container suites skip without Docker). pytest exit 5 (no tests) fails.
-test: $(STAMP) system-deps
+test: tools
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 unit: $(STAMP)
@@ -31,8 +41,9 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 ## The whole pipeline on this machine with a live summary (docs/demo.md); Ctrl-C stops everything.
-demo: $(STAMP)
-	SKIP_KAPI=1 bash scripts/system-deps.sh && $(VENV)/bin/obs demo
+demo: $(STAMP) system-deps
+	@$(MAKE) --no-print-directory tools PARTS="$(DEMO_PARTS)"
+	$(VENV)/bin/obs demo
 
 ## The processor benchmark (one JSON line; figures in docs/processor.md).
 bench: $(STAMP) ; $(PY) bench/process_bench.py
