@@ -7,6 +7,7 @@ within the time limit, else 1 naming the first failing step. Either way every pr
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -18,13 +19,14 @@ from rich.live import Live
 from observability.cli import app
 from observability.cli.io import read_sources
 from observability.demo.run import Demo, DemoOptions
-from observability.demo.summary import summary_rows, summary_table
+from observability.demo.summary import status_line, summary_rows, summary_table
 from observability.demo.supervisor import StopRequest, install_signal_handlers
 from observability.demo.traffic import TrafficPlan
 from observability.errors import ObservabilityError
 
 REPO = Path(__file__).resolve().parents[2]
 # Smoke mode bursts early and long so both error alerts fire within the first minute or two.
+PLAIN_STATUS_EVERY_S = 5.0
 SMOKE_TRAFFIC = TrafficPlan(rate=20.0, first_burst_after=5.0, burst_every=600.0, burst_length=540.0)
 
 
@@ -49,8 +51,10 @@ def demo(
     ] = None,
 ) -> None:
     """Run the sample service, Kafka, the processor, Prometheus and Alertmanager locally; Ctrl-C stops all."""
+    workdir = _workdir(workdir)
     stop = install_signal_handlers()
-    console = Console(highlight=False)
+    # Without a terminal (`make demo | tee log`, CI) rich assumes 80 columns and wraps: print lines whole.
+    console = Console(highlight=False, soft_wrap=True)
     sources = read_sources(_source_dir(alerts, "alerts"), _source_dir(dashboards, "dashboards"))
 
     def progress(step: str, detail: str) -> None:
@@ -73,11 +77,43 @@ def demo(
         console.print(f"stopped every demo process; logs and configs are kept in {workdir}/")
 
 
+def _workdir(given: Path) -> Path:
+    """The demo's work directory as an absolute path (every child process gets absolute paths)."""
+    path = given.expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise ObservabilityError(
+            f"--workdir {given}: exists and is not a directory",
+            hint="give a directory the demo may fill (default: .demo in the current directory)",
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ObservabilityError(
+            f"--workdir {given}: cannot create it: {e.strerror}", hint="give a writable directory"
+        ) from e
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ObservabilityError(f"--workdir {given}: not writable", hint="give a writable directory")
+    return path
+
+
 def _live(run: Demo, console: Console, stop: StopRequest) -> None:
+    if not console.is_terminal:
+        _plain_status(run, console, stop)
+        return
     with Live(summary_table(run.snapshot()), console=console, refresh_per_second=1, transient=False) as live:
         while True:
             stop.sleep(2)
             live.update(summary_table(run.snapshot()))
+
+
+def _plain_status(run: Demo, console: Console, stop: StopRequest) -> None:
+    """No terminal to redraw a table in: one plain status line every few seconds, then the links once."""
+    snapshot = run.snapshot()
+    for label, value in snapshot.urls:
+        console.print(f"{label:<16} {value}")
+    while True:
+        console.print(status_line(run.snapshot()))
+        stop.sleep(PLAIN_STATUS_EVERY_S)
 
 
 def _smoke(run: Demo, console: Console, timeout: float, stop: StopRequest) -> None:

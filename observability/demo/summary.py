@@ -70,6 +70,12 @@ def summary_rows(s: DemoSnapshot) -> list[tuple[str, str]]:
     return rows
 
 
+def status_line(s: DemoSnapshot) -> str:
+    """The summary as one plain line, for output that is not a terminal (a log file, CI)."""
+    keep = ("running for", "traffic", "shipped", "processed", "alerts firing", "webhook got", "problem")
+    return "; ".join(f"{label} {value}" for label, value in summary_rows(s) if label in keep)
+
+
 def summary_table(s: DemoSnapshot) -> Table:
     table = Table(show_header=False, box=None, pad_edge=False, title="obs demo", title_justify="left")
     table.add_column(style="bold", no_wrap=True)

@@ -134,6 +134,13 @@ def _launch(name: str, argv_for_port: Any, workdir: Path, config_path: Path, tim
     raise last
 
 
+def _absolute_dir(workdir: Path) -> Path:
+    # The server runs with its cwd in workdir: a relative path handed to it would point one level too deep.
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir
+
+
 def rule_file_name(name: str) -> str:
     """Flat file name for a relative rule path ("go/http.yaml" → "go__http.yaml"); globs do not recurse."""
     flat = name.replace("/", "__")
@@ -180,7 +187,7 @@ def start_prometheus(
     `alertmanager_url` its `alerting` section sends to that one Alertmanager. /-/reload is enabled.
     """
     binary = find_binary(PROMETHEUS_BINARY)
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = _absolute_dir(workdir)
     rules_dir = workdir / "rules"
     write_rule_files(rule_files, rules_dir)
     config_path = workdir / "prometheus.yml"
@@ -207,7 +214,7 @@ def start_alertmanager(
     An Alertmanager older than 0.26 gets webhook `url_file`s inlined (local/compat.py).
     """
     binary = find_binary(*ALERTMANAGER_BINARIES)
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = _absolute_dir(workdir)
     config_path = workdir / "alertmanager.yml"
     try:
         text, _ = compat_alertmanager_config(config_text, tool_version(binary), inline=True)

@@ -40,13 +40,20 @@ def marked_processes(marker: str) -> list[str]:
     return found
 
 
-def start_demo(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_demo(tmp_path: Path | None, *args: str, cwd: Path | None = None,
+               argv0: tuple[str, ...] = (sys.executable, "-m", "observability")) -> tuple[subprocess.Popen[str], str]:
+    """The demo as a child process; with tmp_path None it runs with its default --workdir (.demo in cwd)."""
     marker = uuid.uuid4().hex
-    env = {**os.environ, MARKER: marker, "COLUMNS": "200"}
+    env = {**os.environ, MARKER: marker}
     env.pop("ES_URL", None)
+    env.pop("COLUMNS", None)  # no terminal and no width: what `make demo | tee log` or a CI log gets
+    workdir = () if tmp_path is None else ("--workdir", str(tmp_path / "demo"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "observability", "demo", "--workdir", str(tmp_path / "demo"), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [*argv0, "demo", *workdir, *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd,
         start_new_session=True,  # its own process group, like a shell job: Ctrl-C goes to the whole group
     )
     return proc, marker
@@ -59,9 +66,7 @@ def assert_nothing_left(marker: str) -> None:
     assert marked_processes(marker) == []
 
 
-@pytest.mark.timeout(420)
-def test_smoke_passes_within_three_minutes_and_leaves_nothing_behind(tmp_path):
-    proc, marker = start_demo(tmp_path, "--smoke", "--timeout", "180")
+def run_smoke(proc: subprocess.Popen[str], marker: str) -> str:
     try:
         output, _ = proc.communicate(timeout=400)
     finally:
@@ -72,7 +77,32 @@ def test_smoke_passes_within_three_minutes_and_leaves_nothing_behind(tmp_path):
                  "every dashboard query returns data", "smoke passed"):
         assert step in output, output[-4000:]
     assert "GoServiceHighErrorRate" in output and "GoServiceHighErrorLogRate" in output
+    assert "Traceback" not in output, output[-4000:]
     assert_nothing_left(marker)
+    return output
+
+
+@pytest.mark.timeout(420)
+def test_smoke_as_the_readme_says_from_the_project_root():
+    """`obs demo --smoke` typed in the project root: the default, relative --workdir .demo."""
+    obs = Path(sys.executable).parent / "obs"
+    proc, marker = start_demo(None, "--smoke", "--timeout", "180", cwd=REPO, argv0=(str(obs),))
+    output = run_smoke(proc, marker)
+    assert f"kept in {REPO / '.demo'}/" in output, output[-2000:]
+    assert (REPO / ".demo" / "alertmanager" / "alertmanager.yml").is_file()
+    # the printed search command stays on one line, however long the path (no 80-column wrapping)
+    search = f"obs logs search --level error --store {REPO / '.demo' / 'logs.sqlite'}"
+    assert any(line.rstrip().endswith(search) for line in output.splitlines()), output[-2000:]
+
+
+@pytest.mark.timeout(420)
+def test_smoke_from_a_fresh_git_clone(tmp_path):
+    """A new user's checkout: nothing but what git tracks, the demo started from its root with the defaults."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True, capture_output=True, timeout=120)
+    proc, marker = start_demo(None, "--smoke", "--timeout", "180", cwd=clone)
+    output = run_smoke(proc, marker)
+    assert f"kept in {clone / '.demo'}/" in output, output[-2000:]
 
 
 def wait_until_running(proc: subprocess.Popen[str], timeout: float = 120.0) -> str:
@@ -90,6 +120,21 @@ def wait_until_running(proc: subprocess.Popen[str], timeout: float = 120.0) -> s
     raise AssertionError("the demo did not finish starting:\n" + "".join(seen)[-3000:])
 
 
+def wait_for_status_line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
+    """Without a terminal the live summary is a plain line every few seconds: read until one arrives."""
+    assert proc.stdout is not None
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.startswith("running for ") and "; traffic " in line and "; processed " in line:
+            return line
+    raise AssertionError("no plain status line without a terminal:\n" + "".join(seen)[-3000:])
+
+
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize(("how", "sig"), [("ctrl-c to the terminal's group", signal.SIGINT),
                                           ("ctrl-c twice", signal.SIGINT),
@@ -97,7 +142,9 @@ def wait_until_running(proc: subprocess.Popen[str], timeout: float = 120.0) -> s
 def test_stopping_the_live_demo_stops_every_process(tmp_path, how, sig):
     proc, marker = start_demo(tmp_path)
     try:
-        wait_until_running(proc)
+        started = wait_until_running(proc)
+        assert "Traceback" not in started, started
+        wait_for_status_line(proc)
         running = marked_processes(marker)
         # the demo itself plus the Go service, processor, node-exporter (if installed), Alertmanager, Prometheus
         assert len(running) >= 5, running

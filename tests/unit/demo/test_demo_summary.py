@@ -7,7 +7,7 @@ import random
 from rich.console import Console
 
 from observability.demo.checks import check_dashboards, dashboard_queries, resolve_variables
-from observability.demo.summary import DemoSnapshot, summary_rows, summary_table
+from observability.demo.summary import DemoSnapshot, status_line, summary_rows, summary_table
 from observability.demo.traffic import BURST_MIX, TrafficPlan, in_burst, pick_request
 from observability.render.dashboard_defs import Definition
 
@@ -29,6 +29,15 @@ SNAPSHOT = DemoSnapshot(
     urls=(("Prometheus", "http://127.0.0.1:9090/alerts"),),
     problems=("processor exited with code 1",),
 )
+
+
+def test_status_line_is_one_plain_line_for_logs_without_a_terminal():
+    assert status_line(SNAPSHOT) == (
+        "running for 2m05s; traffic 2,400 requests, 310 × 5xx  [error burst]; "
+        "shipped 1,500 of 1,520 log lines to Kafka; processed 1,490 consumed, 1,480 indexed, 2 dead-lettered; "
+        "alerts firing GoServiceHighErrorLogRate, GoServiceHighErrorRate; webhook got none; "
+        "problem processor exited with code 1"
+    )
 
 
 def test_summary_rows():
