@@ -9,10 +9,12 @@ Used by the integration tests, `obs alerts sync --local`/`test`/`lint` and the d
         requests.get(f"{prom.url}/api/v1/rules")   # both are ready here
         prom.reload()                              # POST /-/reload after changing files
 
-- `start_prometheus(config_text, rule_files, workdir, *, alertmanager_url=None, extra_args=())` writes the
+- `start_prometheus(config_text, rule_files, workdir, *, alertmanager_url=None, extra_args=(), binary=None)` writes the
   config and the rule files (name → YAML, written flat into workdir/rules/) and rewrites `rule_files` (and,
   with `alertmanager_url`, `alerting`) to point at them; lifecycle API (/-/reload) is enabled.
-- `start_alertmanager(config_text, workdir, *, extra_args=())` runs without gossip clustering.
+- `start_alertmanager(config_text, workdir, *, extra_args=(), binary=None)` runs without gossip clustering.
+- `binary` picks the program (default: the one on PATH, Debian's); pass `parts.require("prometheus")` or
+  `parts.require("alertmanager")` to run the current release built by `make tools`.
 - Both pick a free 127.0.0.1 port, wait for /-/ready (default 30 s) and return a `LocalProcess` with `.url`,
   `.port`, `.workdir`, `.log_path`, `.logs()`, `.reload()` and `.stop()` (also a context manager).
   A failed start raises RemoteError with the server's log tail; a missing binary raises ToolMissingError.

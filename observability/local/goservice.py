@@ -1,14 +1,13 @@
 """Local I/O: build and run the sample Go service (examples/go-service) as a plain process.
 
-Used by the integration tests and the local demo. The build is offline against Debian's Go packages
-(GOPATH mode, no go.mod) and cached by a hash of the sources, so repeated runs start in milliseconds.
+Used by the integration tests and the local demo. The service is a Go module (go.mod/go.sum pin gin, zap and
+client_golang) and a real part (tools/go-service/part.toml): it is built with the ordinary Go tooling through
+the module proxy into ~/.cache/observability/parts/go-service/ by `make tools` (observability/local/parts.py),
+or here on first use, and reused while its sources are unchanged.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -17,37 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from observability.errors import ToolMissingError
+from observability.local import parts
 
-REPO_SOURCE = Path(__file__).resolve().parents[2] / "examples" / "go-service"
-GO_ENV = {"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "GOPROXY": "off", "GOFLAGS": ""}
+PART = "go-service"
 
 
-def build_go_service(source: Path = REPO_SOURCE, cache_dir: Path | None = None) -> Path:
-    """Compile the service (or reuse the cached binary for identical sources); returns the binary path."""
-    go = shutil.which("go")
-    if go is None:
-        raise ToolMissingError(
-            "the Go toolchain is not installed; run `bash scripts/system-deps.sh` "
-            "(Debian: golang-go golang-github-gin-gonic-gin-dev golang-go.uber-zap-dev "
-            "golang-github-prometheus-client-golang-dev)"
-        )
-    digest = hashlib.sha256()
-    for path in sorted(source.glob("*.go")):
-        digest.update(path.name.encode() + path.read_bytes())
-    cache = cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "observability"
-    binary = cache / f"go-service-{digest.hexdigest()[:16]}"
-    if binary.exists():
-        return binary
-    cache.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **GO_ENV, "GOCACHE": str(cache / "gocache")}
-    partial = binary.with_suffix(".partial")
-    result = subprocess.run(
-        [go, "build", "-o", str(partial), "."], cwd=source, env=env, capture_output=True, text=True, timeout=600
-    )
-    if result.returncode != 0:
-        raise ToolMissingError(f"building {source} failed:\n{result.stderr.strip()[-2000:]}")
-    partial.rename(binary)
-    return binary
+def build_go_service() -> Path:
+    """The service's binary: the built part, building it first if this recipe is not built yet."""
+    return parts.build(parts.get_part(PART))
 
 
 def free_port() -> int:

@@ -1,4 +1,7 @@
-"""Local I/O layer: run Debian's Prometheus and Alertmanager as plain child processes on 127.0.0.1.
+"""Local I/O layer: run Prometheus and Alertmanager as plain child processes on 127.0.0.1.
+
+By default the programs on PATH (Debian's 2.42/0.25); `binary=` runs another release, e.g. the built real
+parts (observability/local/parts.py: `require("prometheus")`), so the same checks run on both versions.
 
 Used by the integration tests, `obs alerts sync --local` and the demo. Each server gets its own work
 directory (config, rules, data, log file) and a free port; the caller stops it with `stop()` or a
@@ -180,13 +183,15 @@ def start_prometheus(
     alertmanager_url: str | None = None,
     extra_args: tuple[str, ...] = (),
     timeout: float = 30.0,
+    binary: str | Path | None = None,
 ) -> LocalProcess:
     """Start Prometheus with `config_text` and `rule_files` (name → YAML) in `workdir`; wait until ready.
 
     The config's `rule_files` are replaced by the files written to `workdir/rules/`; with
     `alertmanager_url` its `alerting` section sends to that one Alertmanager. /-/reload is enabled.
+    `binary` is the prometheus program to run (default: the one on PATH).
     """
-    binary = find_binary(PROMETHEUS_BINARY)
+    program = str(binary) if binary is not None else find_binary(PROMETHEUS_BINARY)
     workdir = _absolute_dir(workdir)
     rules_dir = workdir / "rules"
     write_rule_files(rule_files, rules_dir)
@@ -195,7 +200,7 @@ def start_prometheus(
 
     def argv(port: int) -> list[str]:
         return [
-            binary,
+            program,
             f"--config.file={config_path}",
             f"--storage.tsdb.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
@@ -207,24 +212,30 @@ def start_prometheus(
 
 
 def start_alertmanager(
-    config_text: str, workdir: Path, *, extra_args: tuple[str, ...] = (), timeout: float = 30.0
+    config_text: str,
+    workdir: Path,
+    *,
+    extra_args: tuple[str, ...] = (),
+    timeout: float = 30.0,
+    binary: str | Path | None = None,
 ) -> LocalProcess:
     """Start Alertmanager (no clustering/gossip) with `config_text` in `workdir`; wait until ready.
 
-    An Alertmanager older than 0.26 gets webhook `url_file`s inlined (local/compat.py).
+    An Alertmanager older than 0.26 gets webhook `url_file`s inlined (local/compat.py). `binary` is the
+    alertmanager program to run (default: the one on PATH).
     """
-    binary = find_binary(*ALERTMANAGER_BINARIES)
+    program = str(binary) if binary is not None else find_binary(*ALERTMANAGER_BINARIES)
     workdir = _absolute_dir(workdir)
     config_path = workdir / "alertmanager.yml"
     try:
-        text, _ = compat_alertmanager_config(config_text, tool_version(binary), inline=True)
+        text, _ = compat_alertmanager_config(config_text, tool_version(program), inline=True)
     except OSError as e:
         raise RemoteError(f"alertmanager: cannot read a receiver's secret file: {e}") from None
     config_path.write_text(text, encoding="utf-8")
 
     def argv(port: int) -> list[str]:
         return [
-            binary,
+            program,
             f"--config.file={config_path}",
             f"--storage.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",

@@ -2,7 +2,8 @@
 
 Each function writes its input into a temporary directory, runs the real tool and returns a `ToolResult`
 (ok, combined output); a missing tool raises ToolMissingError. Callers (check, CLI, tests) decide what a
-failure means.
+failure means. Each takes the program to run (`promtool=`, `amtool=`; default: the one on PATH), so the same
+check runs on Debian's 2.42/0.25 and on the built real parts (observability/local/parts.py).
 
 Compatibility with an older local Alertmanager: see local/compat.py; any substitution is listed in `notes`.
 """
@@ -17,6 +18,13 @@ from pathlib import Path
 from observability.errors import ToolMissingError
 from observability.local.compat import compat_alertmanager_config, tool_version
 from observability.local.processes import ALERTMANAGER_BINARIES, find_binary
+
+Program = str | Path | None
+"""A program to run: a path, or None for the one found on PATH."""
+
+
+def _program(given: Program, *names: str) -> str:
+    return str(given) if given is not None else find_binary(*names)
 
 
 @dataclass(frozen=True)
@@ -35,9 +43,9 @@ def _run(argv: list[str], cwd: Path, timeout: float = 60.0) -> subprocess.Comple
         ) from None
 
 
-def amtool_check_config(config_text: str) -> ToolResult:
+def amtool_check_config(config_text: str, amtool: Program = None) -> ToolResult:
     """`amtool check-config` on the text (see the module docstring for the url_file compatibility)."""
-    amtool = find_binary("amtool")
+    amtool = _program(amtool, "amtool")
     text, notes = compat_alertmanager_config(config_text, tool_version(amtool), inline=False)
     with tempfile.TemporaryDirectory(prefix="obs-amtool-") as tmp:
         path = Path(tmp) / "alertmanager.yml"
@@ -48,9 +56,9 @@ def amtool_check_config(config_text: str) -> ToolResult:
     )
 
 
-def amtool_routes_test(config_text: str, labels: dict[str, str]) -> list[str]:
+def amtool_routes_test(config_text: str, labels: dict[str, str], amtool: Program = None) -> list[str]:
     """Receivers `amtool config routes test` picks for one label set (no inhibition: amtool has none)."""
-    amtool = find_binary("amtool")
+    amtool = _program(amtool, "amtool")
     text, _ = compat_alertmanager_config(config_text, tool_version(amtool), inline=False)
     with tempfile.TemporaryDirectory(prefix="obs-amtool-") as tmp:
         path = Path(tmp) / "alertmanager.yml"
@@ -62,9 +70,9 @@ def amtool_routes_test(config_text: str, labels: dict[str, str]) -> list[str]:
     return [r.strip() for r in proc.stdout.strip().split(",") if r.strip()]
 
 
-def promtool_check_rules(rule_files: dict[str, str]) -> ToolResult:
+def promtool_check_rules(rule_files: dict[str, str], promtool: Program = None) -> ToolResult:
     """`promtool check rules` on name → YAML; output names the files by their given names."""
-    promtool = find_binary("promtool")
+    promtool = _program(promtool, "promtool")
     with tempfile.TemporaryDirectory(prefix="obs-promtool-") as tmp:
         paths = []
         for i, (name, text) in enumerate(sorted(rule_files.items())):
@@ -78,17 +86,17 @@ def promtool_check_rules(rule_files: dict[str, str]) -> ToolResult:
     return ToolResult(proc.returncode == 0, output)
 
 
-def promtool_test_rules(test_files: list[Path], timeout: float = 120.0) -> ToolResult:
+def promtool_test_rules(test_files: list[Path], timeout: float = 120.0, promtool: Program = None) -> ToolResult:
     """`promtool test rules` on test files (their rule_files are relative to each test file)."""
-    promtool = find_binary("promtool")
+    promtool = _program(promtool, "promtool")
     proc = _run([promtool, "test", "rules", *(str(p) for p in test_files)], Path.cwd(), timeout=timeout)
     return ToolResult(proc.returncode == 0, proc.stdout + proc.stderr)
 
 
-def alertmanager_binary_version() -> tuple[int, int]:
-    return tool_version(find_binary(*ALERTMANAGER_BINARIES))
+def alertmanager_binary_version(alertmanager: Program = None) -> tuple[int, int]:
+    return tool_version(_program(alertmanager, *ALERTMANAGER_BINARIES))
 
 
-def alertmanager_local_config(config_text: str) -> str:
-    """The config as the locally installed Alertmanager accepts it (local/compat.py; reads url files)."""
-    return compat_alertmanager_config(config_text, alertmanager_binary_version(), inline=True)[0]
+def alertmanager_local_config(config_text: str, alertmanager: Program = None) -> str:
+    """The config as the local Alertmanager accepts it (local/compat.py; reads url files)."""
+    return compat_alertmanager_config(config_text, alertmanager_binary_version(alertmanager), inline=True)[0]

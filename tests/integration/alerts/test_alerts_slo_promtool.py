@@ -1,6 +1,7 @@
 """Integration: the SLO rules generated for the example spec, unit-tested with the real promtool —
 a fast burn pages (and opens the slow-burn ticket), a burn within budget stays quiet, and the objectives
-the SLO dashboard reads are recorded with the spec's values and the service's labels."""
+the SLO dashboard reads are recorded with the spec's values and the service's labels — on Debian's
+promtool 2.42 and the current one built by `make tools` (prom_release in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -125,10 +126,12 @@ tests:
 """
 
 
-def test_generated_slo_rules_fire_on_fast_burn_and_stay_quiet_within_budget(example_spec_path, tmp_path: Path) -> None:
+def test_generated_slo_rules_fire_on_fast_burn_and_stay_quiet_within_budget(
+    example_spec_path, tmp_path: Path, prom_release
+) -> None:
     rules = render_rule_files(read_spec(example_spec_path), {})[SLO_RULES_FILE]
     (tmp_path / "slo.yaml").write_text(rules)
     (tmp_path / "slo.test.yaml").write_text(TESTS)
-    result = promtool_test_rules([tmp_path / "slo.test.yaml"])
+    result = promtool_test_rules([tmp_path / "slo.test.yaml"], promtool=prom_release.promtool)
     assert result.ok, result.output
     assert "SUCCESS" in result.output

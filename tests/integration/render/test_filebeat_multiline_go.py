@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from observability.local import parts
 from observability.render import filebeat as fb
 from observability.render.yamlfmt import dump_yaml
 
@@ -68,7 +69,10 @@ def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("Go toolchain not installed (make system-deps installs golang-go)")
     src = tmp_path_factory.mktemp("multiline")
     (src / "main.go").write_text(PROGRAM)
-    env = {**os.environ, "GO111MODULE": "off", "GOPROXY": "off", "GOFLAGS": ""}
+    (src / "go.mod").write_text("module multiline\n\ngo 1.22\n")  # standard library only: nothing to download
+    cache = parts.cache_root()
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=readonly", "GOPROXY": "off",
+           "GOMODCACHE": str(cache / "go-mod"), "GOCACHE": str(cache / "go-build")}
     subprocess.run(
         [go, "build", "-o", "multiline", "."], cwd=src, env=env, check=True, capture_output=True, timeout=300
     )

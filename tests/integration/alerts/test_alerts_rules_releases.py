@@ -1,0 +1,54 @@
+"""Integration: the shipped rule files and their promtool unit tests on both Prometheus releases a user's
+cluster may run — Debian's 2.42 and the current 3.x built by `make tools` (prom_release, tests/conftest.py).
+
+Prometheus 3 changed PromQL and rule parsing (left-open range selectors, `le` normalisation of classic
+histogram buckets, `.` matching newlines in regexes, UTF-8 names); a rule that passes on one and not the
+other fails here with the release in the test id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from observability.cli.io import read_spec
+from observability.local.tools import promtool_check_rules, promtool_test_rules
+from observability.render.rules import SLO_RULES_FILE, render_rule_files
+
+pytestmark = pytest.mark.integration
+
+ROUTING_TESTS = "routing-tests.yaml"
+
+
+def _shipped_rule_files(repo: Path, spec_path: Path) -> dict[str, str]:
+    files = {
+        str(p.relative_to(repo)): p.read_text(encoding="utf-8")
+        for p in sorted((repo / "alerts").glob("*.yaml"))
+        if p.name != ROUTING_TESTS
+    }
+    files[SLO_RULES_FILE] = render_rule_files(read_spec(spec_path), {})[SLO_RULES_FILE]
+    return files
+
+
+def test_every_rule_file_passes_promtool_check_rules(repo: Path, example_spec_path: Path, prom_release) -> None:
+    files = _shipped_rule_files(repo, example_spec_path)
+    assert len(files) >= 3, sorted(files)
+    result = promtool_check_rules(files, promtool=prom_release.promtool)
+    assert result.ok, result.output
+    assert result.output.count("SUCCESS") == len(files), result.output
+
+
+def test_promtool_check_rules_rejects_a_broken_rule(prom_release) -> None:
+    broken = "groups:\n  - name: g\n    rules:\n      - alert: Broken\n        expr: sum(rate(x[5m])\n"
+    result = promtool_check_rules({"broken.yaml": broken}, promtool=prom_release.promtool)
+    assert not result.ok
+    assert "broken.yaml" in result.output
+
+
+def test_every_promtool_unit_test_passes(repo: Path, prom_release) -> None:
+    test_files = sorted((repo / "tests" / "alerts").glob("*.test.yaml"))
+    assert len(test_files) >= 3, test_files
+    result = promtool_test_rules(test_files, promtool=prom_release.promtool)
+    assert result.ok, result.output
+    assert result.output.count("SUCCESS") == len(test_files), result.output
