@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from observability.errors import ToolMissingError
+from observability.spec.yamlsafe import load_yaml
 
 WEBHOOK_URL_FILE_SINCE = (0, 26)
 PLACEHOLDER_WEBHOOK_URL = "http://webhook-url-from-file.invalid/"
@@ -33,7 +34,7 @@ def compat_alertmanager_config(config_text: str, version: tuple[int, int], *, in
     """Config usable by an Alertmanager/amtool of `version`; with `inline`, webhook url files are read."""
     if version >= WEBHOOK_URL_FILE_SINCE:
         return config_text, []
-    config = yaml.safe_load(config_text) or {}
+    config = load_yaml(config_text, "<rendered alertmanager.yml>", plain=True) or {}
     notes: list[str] = []
     for receiver in config.get("receivers") or []:
         for webhook in receiver.get("webhook_configs") or []:

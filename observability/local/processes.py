@@ -25,6 +25,7 @@ import yaml
 
 from observability.errors import RemoteError, ToolMissingError
 from observability.local.compat import compat_alertmanager_config, tool_version
+from observability.spec.yamlsafe import load_yaml
 
 PROMETHEUS_BINARY = "prometheus"
 ALERTMANAGER_BINARIES = ("prometheus-alertmanager", "alertmanager")
@@ -167,7 +168,7 @@ def write_rule_files(rule_files: dict[str, str], rules_dir: Path) -> list[Path]:
 
 def localize_prometheus_config(config_text: str, rules_dir: Path, alertmanager_url: str | None) -> str:
     """The config with rule_files pointing at rules_dir and (optionally) one static Alertmanager target."""
-    config = yaml.safe_load(config_text) or {}
+    config = load_yaml(config_text, "<rendered prometheus.yml>", plain=True) or {}
     config["rule_files"] = [str(rules_dir / "*.yaml"), str(rules_dir / "*.yml")]
     if alertmanager_url is not None:
         scheme, _, hostport = alertmanager_url.partition("://")

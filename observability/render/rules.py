@@ -17,12 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from observability.errors import RenderError
 from observability.render.yamlfmt import dump_yaml
 from observability.spec import Stack
 from observability.spec.model import GoService, duration_seconds
+from observability.spec.yamlsafe import YamlInputError, load_yaml_documents
 
 ROUTING_TESTS_FILE = "routing-tests.yaml"
 """Lives in alerts/ next to the rules but is not a rule file (see check/alerts_routing_tests.py)."""
@@ -199,10 +198,9 @@ def _without_disabled_groups(text: str, groups: list[dict[str, Any]], enabled: d
 
 def _parse_source(name: str, text: str) -> list[dict[str, Any]]:
     try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark is not None else 1
-        raise RenderError(f"alerts/{name}:{line}: invalid YAML: {e.problem}", hint="run `obs alerts lint`") from None
+        docs = load_yaml_documents(text, f"alerts/{name}", plain=True)
+    except YamlInputError as e:
+        raise RenderError("\n".join(e.problems), hint="run `obs alerts lint`") from None
     if len(docs) != 1 or not isinstance(docs[0], dict) or not isinstance(docs[0].get("groups"), list):
         raise RenderError(
             f"alerts/{name}: not a Prometheus rule file (expected one document with a 'groups:' list)",

@@ -10,11 +10,13 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from observability.errors import SpecError
 from observability.spec.model import Stack
+from observability.spec.yamlsafe import LineDict, LineList, YamlInputError, dotted_path, load_yaml
+
+__all__ = ["dotted_path", "line_for", "load_yaml_with_lines", "parse_stack"]
 
 Path = tuple[str | int, ...]
 
@@ -38,58 +40,30 @@ def _dedupe(items: list[str]) -> list[str]:
 
 
 def load_yaml_with_lines(text: str, source: str) -> tuple[Any, dict[Path, int]]:
-    """Parse YAML into plain Python data plus the line of every field path; duplicate keys are errors."""
+    """Parse YAML into plain Python data plus the line of every field path; duplicate keys are errors.
+
+    The text goes through the one bounded loader (spec/yamlsafe.py), so hostile YAML is a SpecError too.
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(e, "problem", None) or str(e)
-        raise SpecError([f"{source}:{line}: not valid YAML: {problem}"], source=source) from None
-    if node is None:
+        data = load_yaml(text, source)
+    except YamlInputError as e:
+        raise SpecError(e.problems, source=source) from None
+    if data is None:
         return None, {}
     lines: dict[Path, int] = {}
-    duplicates: list[str] = []
-    data = _to_python(node, (), lines, duplicates, source)
-    if duplicates:
-        raise SpecError(duplicates, source=source)
+    _collect_lines(data, (), 1, lines)
     return data, lines
 
 
-def _to_python(node: yaml.Node, path: Path, lines: dict[Path, int], dupes: list[str], source: str) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            if key in out:
-                dupes.append(
-                    f"{source}:{key_node.start_mark.line + 1} {dotted_path((*path, key))}: duplicate key; "
-                    f"it is already set on line {lines[(*path, key)]} — keep one of them"
-                )
-            out[key] = _to_python(value_node, (*path, key), lines, dupes, source)
-            # the key's own line, not the value's: a nested mapping starts on the next line
-            lines[(*path, key)] = key_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, (*path, i), lines, dupes, source) for i, item in enumerate(node.value)]
-    return _scalar(node)
-
-
-def _scalar(node: yaml.Node) -> Any:
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
-
-
-def dotted_path(path: Path) -> str:
-    """('services', 0, 'name') → 'services[0].name', the form users see in error messages."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+def _collect_lines(value: Any, path: Path, line: int, lines: dict[Path, int]) -> None:
+    # A mapping's key line, not its value's: a nested mapping starts on the line after its key.
+    lines[path] = line
+    if isinstance(value, LineDict):
+        for key, child in value.items():
+            _collect_lines(child, (*path, key), value.key_lines.get(key, value.line), lines)
+    elif isinstance(value, LineList):
+        for i, child in enumerate(value):
+            _collect_lines(child, (*path, i), value.item_lines[i], lines)
 
 
 def line_for(path: Path, lines: dict[Path, int]) -> int:

@@ -14,11 +14,11 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from observability.errors import PipelineError
 from observability.spec.model import DropRule, Duration, duration_seconds
+from observability.spec.yamlsafe import YamlInputError, load_yaml
 
 ENV_PREFIX = "OBS_PROCESSOR_"
 DEFAULT_CONFIG_PATH = "/etc/processor/processor.yaml"
@@ -156,11 +156,9 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
 def parse_processor_config(text: str, source: str, env: Mapping[str, str] | None = None) -> ProcessorConfig:
     """Validate processor.yaml text plus environment overrides; raise PipelineError naming each bad field."""
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise PipelineError(f"{source}:{line}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
+        data = (load_yaml(text, source, plain=True) if text.strip() else None) or {}
+    except YamlInputError as e:
+        raise PipelineError("\n".join(e.problems)) from None
     if not isinstance(data, dict):
         raise PipelineError(f"{source}: the top level must be a mapping with 'kafka:' and 'elasticsearch:'")
     data = _apply_env(data, env or {})

@@ -95,7 +95,7 @@ def test_duplicate_key_is_an_error_not_a_silent_override():
 
 def test_invalid_yaml_names_the_line():
     found = problems("cluster:\n  name: [unclosed\n")
-    assert found[0].startswith("stack.yaml:3: not valid YAML")
+    assert found[0].startswith("stack.yaml:3: invalid YAML")
 
 
 def test_empty_and_non_mapping_files():
