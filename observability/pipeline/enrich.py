@@ -8,6 +8,7 @@ input or does I/O. Field choices are listed in docs/processor.md.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from observability.pipeline.parse import go_duration_ns
 from observability.pipeline.redact import Redactor
 
 ECS_VERSION = "8.11.0"
+MAX_FIELD_CHARS = 8191
+"""Longest string kept in go.fields (32,766 bytes, Elasticsearch's keyword limit, over 4 bytes a character)."""
 _ECS = {"version": ECS_VERSION}
 _encoder = msgspec.json.Encoder()
 _DICT_READER = EnvelopeReader(max_bytes=2**62)  # enrich()'s memo (a pure cache: same text, same answer)
@@ -37,8 +40,10 @@ LEVELS = {
     "i": "info", "notice": "info", "warn": "warn", "warning": "warn", "w": "warn", "error": "error",
     "err": "error", "e": "error", "dpanic": "error", "critical": "fatal", "crit": "fatal", "fatal": "fatal",
     "f": "fatal", "panic": "panic", "-1": "trace", "0": "debug", "1": "info", "2": "warn", "3": "error",
-    "4": "fatal", "5": "panic",
+    "4": "fatal", "5": "panic", "trac": "trace", "debu": "debug", "erro": "error", "fata": "fatal", "pani": "panic",
 }  # fmt: skip
+# slog levels are numbers (DEBUG=-4, INFO=0, WARN=4, ERROR=8) printed as the nearest name below plus the rest.
+_SLOG_BASE = {"debug": -4, "info": 0, "warn": 4, "error": 8}
 
 _TRACE_KEYS = ("trace_id", "traceId", "traceID", "trace.id", "dd.trace_id", "trace-id", "x-b3-traceid")
 _SPAN_KEYS = ("span_id", "spanId", "spanID", "span.id", "dd.span_id", "span-id", "x-b3-spanid")
@@ -47,10 +52,10 @@ _STATUS_KEYS = ("status", "status_code", "statusCode", "http.status_code", "http
 _PATH_KEYS = ("path", "url", "uri", "request_uri", "http.path", "url.path", "route")
 _DURATION_KEYS = ("latency", "duration", "elapsed", "took", "latency_ms", "duration_ms", "elapsed_ms")
 _IP_KEYS = ("client_ip", "clientIP", "clientIp", "remote_addr", "remote_ip", "ip", "client.ip")
-_UA_KEYS = ("user_agent", "userAgent", "ua", "http.user_agent", "user_agent.original")
+_UA_KEYS = ("user_agent", "userAgent", "user-agent", "ua", "http.user_agent", "user_agent.original")
 _HTTP_KEYS = frozenset(
     (*_METHOD_KEYS, *_STATUS_KEYS, *_PATH_KEYS, *_DURATION_KEYS, *_IP_KEYS, *("user_agent", "userAgent", "ua",
-     "http.user_agent", "user_agent.original"))
+     "user-agent", "http.user_agent", "user_agent.original"))
 )  # fmt: skip
 _ID_KEYS = frozenset((*_TRACE_KEYS, *_SPAN_KEYS, "traceparent"))
 _SERVICE_LABELS = ("app_kubernetes_io/name", "app.kubernetes.io/name", "app", "k8s-app", "name")
@@ -110,8 +115,9 @@ def _fields_duration_ns(fields: dict[str, Any]) -> int | None:
             if isinstance(value, int | float):
                 if key.endswith("_ms"):
                     return int(value * 1_000_000)
-                # zap encodes durations as float seconds by default, or integer nanoseconds.
-                return int(value * 1_000_000_000) if isinstance(value, float) else int(value)
+                # zap encodes durations as float seconds by default, or integer nanoseconds; floats are
+                # rounded half up to whole nanoseconds (1.0621e-3 s is 1062100 ns, not 1062099).
+                return math.floor(value * 1_000_000_000 + 0.5) if isinstance(value, float) else int(value)
             if isinstance(value, str):
                 return go_duration_ns(value)
             return None
@@ -229,10 +235,29 @@ def _http_from_fields(fields: dict[str, Any], parsed_http: dict[str, Any] | None
     return http
 
 
+def normalise_level(raw: str) -> str:
+    """A level as a library writes it → trace/debug/info/warn/error/fatal/panic, else "unknown".
+
+    slog's in-between levels: below DEBUG is trace, ERROR+4 (12) and above is fatal (DEBUG-4 → trace,
+    INFO+2 → info, WARN+3 → warn, ERROR+4 → fatal)."""
+    low = raw.strip().lower()
+    known = LEVELS.get(low)
+    if known is not None:
+        return known
+    sign = max(low.rfind("+"), low.rfind("-"))
+    if sign > 0 and low[:sign] in _SLOG_BASE and low[sign + 1 :].isdigit() and len(low) - sign <= 4:
+        number = _SLOG_BASE[low[:sign]] + int(low[sign:])
+        for bound, name in ((-4, "trace"), (0, "debug"), (4, "info"), (8, "warn"), (12, "error")):
+            if number < bound:
+                return name
+        return "fatal"
+    return "unknown"
+
+
 def _level(parsed: dict[str, Any], http: dict[str, Any], stream: str | None) -> str:
     raw = parsed.get("level")
     if isinstance(raw, str):
-        return LEVELS.get(raw.strip().lower(), "unknown")
+        return normalise_level(raw)
     status = http.get("status_code")
     if isinstance(status, int):
         return "error" if status >= 500 else "warn" if status >= 400 else "info"
@@ -334,11 +359,26 @@ def enrich_envelope(
     custom = reader.derive(envelope.fields, _custom_fields, redactor)
     if custom is not None:
         doc["fields"] = custom
+    labels = parsed.get("labels")
+    if isinstance(labels, dict) and labels:
+        doc["labels"] = redactor.mapping(labels)
     go: dict[str, Any] = {"format": parsed.get("format", "plain")}
     if fields:
-        go["fields"] = redactor.mapping(fields)
+        go["fields"] = _bounded(redactor.mapping(fields))
     doc["go"] = go
     return doc, namespace
+
+
+def _bounded(value: Any, depth: int = 0) -> Any:
+    """go.fields with every string cut to MAX_FIELD_CHARS: Elasticsearch rejects the whole document when one
+    keyword value is over 32,766 bytes (a character is at most 4 bytes in UTF-8)."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_FIELD_CHARS else value[:MAX_FIELD_CHARS]
+    if isinstance(value, dict):
+        return {k: _bounded(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bounded(v, depth + 1) for v in value]
+    return value
 
 
 def _put_trace(doc: dict[str, Any], fields: dict[str, Any]) -> None:

@@ -74,7 +74,7 @@ class Transformer:
             return Outcome(DEAD, reason="internal_error", detail=f"{type(e).__name__}: {e}"[:500])
 
     def _outcome(self, envelope: Envelope, raw: bytes, position: Position, received_ms: int | None) -> Outcome:
-        parsed = parse_message(envelope.message)
+        parsed = parse_message(envelope.message, envelope.timestamp)
         doc, namespace = enrich_envelope(envelope, parsed, self.settings, self.reader)
         if not doc["@timestamp"] and received_ms and received_ms > 0:
             doc["@timestamp"] = iso_utc(datetime.fromtimestamp(received_ms / 1000, tz=UTC))
