@@ -65,6 +65,13 @@ def _le(x: float) -> str:
     return f"{x:g}"
 
 
+def _le_matcher(x: float) -> str:
+    """Matches bucket `x` on Prometheus 2 and 3: 3.x stores whole bounds as le="1.0" (its migration guide:
+    le/quantile values are normalised on ingestion), 2.x as client_golang writes them (le="1")."""
+    bound = _le(x)
+    return f'le=~"{bound}(\\\\.0)?"' if float(x).is_integer() else f'le="{bound}"'
+
+
 def _selector(svc: GoService, extra: str = "") -> str:
     base = f'namespace="{svc.namespace}",service="{svc.name}"'
     return "{" + base + ("," + extra if extra else "") + "}"
@@ -109,7 +116,7 @@ def _sli_rules(svc: GoService, kind: str) -> list[dict[str, Any]]:
             )
         else:
             assert svc.slo is not None and svc.slo.latency is not None
-            fast = _selector(svc, f'le="{_le(duration_seconds(svc.slo.latency.threshold))}"')
+            fast = _selector(svc, _le_matcher(duration_seconds(svc.slo.latency.threshold)))
             expr = (
                 f"1 - (\n  {by} (rate({DURATION_METRIC}_bucket{fast}[{w}]))\n"
                 f"  /\n  {by} (rate({DURATION_METRIC}_count{_selector(svc)}[{w}]))\n)"

@@ -1,8 +1,9 @@
 """Every Prometheus query of every shipped dashboard returns series from real components.
 
-Real processes only: Debian's Prometheus scrapes two instances of the sample Go service, the real
-`obs process` (consuming the services' own logs, shipped in Filebeat's event shape into confluent-kafka's
-mock Kafka cluster, indexing into FakeElasticsearch with injected 429s), node-exporter, Alertmanager and
+Real processes only, once per Prometheus release (prom_release in tests/conftest.py: Debian's 2.42 with
+Alertmanager 0.25, and 3.x with 0.35 built by `make tools`): Prometheus scrapes two instances of the sample
+Go service, the real `obs process` (consuming the services' own logs, shipped in Filebeat's event shape
+into confluent-kafka's mock Kafka cluster, indexing into FakeElasticsearch with injected 429s), node-exporter, Alertmanager and
 itself; a rule that always fires makes ALERTS exist, and the SLO rules `obs render` generates for a spec
 whose checkout service has an SLO give the SLO dashboard its objectives (catalog has none). Template
 variables are resolved like Grafana does — by running each variable's label_values() query against this
@@ -66,14 +67,21 @@ groups:
 
 
 def _slo_rules() -> str:
-    stack = Stack.model_validate({
-        "cluster": {"name": "dashboards-test"},
-        "services": [
-            {"name": name, "namespace": ns, "selector": {"app": name}, "metrics": {"port": 8080},
-             **({"slo": SLOS[name]} if name in SLOS else {})}
-            for name, ns in SERVICES
-        ],
-    })
+    stack = Stack.model_validate(
+        {
+            "cluster": {"name": "dashboards-test"},
+            "services": [
+                {
+                    "name": name,
+                    "namespace": ns,
+                    "selector": {"app": name},
+                    "metrics": {"port": 8080},
+                    **({"slo": SLOS[name]} if name in SLOS else {}),
+                }
+                for name, ns in SERVICES
+            ],
+        }
+    )
     return render_rule_files(stack, {})[SLO_RULES_FILE]
 
 
@@ -117,7 +125,7 @@ def _ship(services: list[Any], bootstrap: str, stop: threading.Event) -> None:
 
 
 @pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def prometheus(tmp_path_factory: pytest.TempPathFactory, prom_release: Any) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("dashq")
     stop = threading.Event()
     cleanup: list[Any] = []
@@ -142,17 +150,24 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         cleanup.append(processor_log.close)
         processor = subprocess.Popen(
             [str(REPO / ".venv" / "bin" / "obs"), "process", "--config", str(config)],
-            stdout=subprocess.DEVNULL, stderr=processor_log, env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=processor_log,
+            env=os.environ.copy(),
         )
         cleanup.append(lambda: (processor.send_signal(signal.SIGTERM), processor.wait(30)))
         node_exporter_port = free_port()
         node_exporter = subprocess.Popen(
-            [shutil.which("prometheus-node-exporter") or "node_exporter",
-             f"--web.listen-address=127.0.0.1:{node_exporter_port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                shutil.which("prometheus-node-exporter") or "node_exporter",
+                f"--web.listen-address=127.0.0.1:{node_exporter_port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         cleanup.append(lambda: (node_exporter.terminate(), node_exporter.wait(10)))
-        am = start_alertmanager("route: {receiver: none}\nreceivers: [{name: none}]\n", tmp / "am")
+        am = start_alertmanager(
+            "route: {receiver: none}\nreceivers: [{name: none}]\n", tmp / "am", binary=prom_release.alertmanager
+        )
         cleanup.append(am.stop)
         targets = [
             ("go", s.address, {"service": name, "namespace": ns})
@@ -168,7 +183,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         prom_yaml = "global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n" + scrape
         rules = {"dashboard-test.yaml": RULES, SLO_RULES_FILE: _slo_rules()}
-        prom = start_prometheus(prom_yaml, rules, tmp / "prom", alertmanager_url=am.url)
+        prom = start_prometheus(prom_yaml, rules, tmp / "prom", alertmanager_url=am.url, binary=prom_release.prometheus)
         cleanup.append(prom.stop)
         # Prometheus scrapes itself too (rule evaluation failures); its port is known only once it runs
         loaded = yaml.safe_load(prom.config_path.read_text())
@@ -271,9 +286,10 @@ def test_slo_dashboard_lists_exactly_the_services_with_an_slo(prometheus: str) -
             break
         time.sleep(1)  # the constant series appear with the first rule evaluation
     assert problems == []
-    series = _get(f"{prometheus}/api/v1/series?" + urllib.parse.urlencode(
-        {"match[]": 'namespace_service:slo_window:seconds{namespace="shop"}'}
-    ))["data"]
+    series = _get(
+        f"{prometheus}/api/v1/series?"
+        + urllib.parse.urlencode({"match[]": 'namespace_service:slo_window:seconds{namespace="shop"}'})
+    )["data"]
     assert sorted(s["service"] for s in series) == sorted(SLOS)
     assert values["service"] == "checkout"
     threshold = _query(prometheus, 'namespace_service:slo_latency_threshold:seconds{service="checkout"}')

@@ -15,6 +15,7 @@ import pytest
 from observability.cli.io import read_spec
 from observability.local.tools import promtool_check_rules, promtool_test_rules
 from observability.render.rules import SLO_RULES_FILE, render_rule_files
+from observability.spec import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -52,3 +53,48 @@ def test_every_promtool_unit_test_passes(repo: Path, prom_release) -> None:
     result = promtool_test_rules(test_files, promtool=prom_release.promtool)
     assert result.ok, result.output
     assert result.output.count("SUCCESS") == len(test_files), result.output
+
+
+WHOLE_SECOND_SLI_TEST = """
+rule_files: [slo.yaml]
+evaluation_interval: 1m
+tests:
+  - name: a whole-second latency threshold selects its bucket stored as le="{le}"
+    interval: 1m
+    input_series:
+      - series: 'http_request_duration_seconds_bucket{{namespace="shop",service="checkout",instance="a",le="{le}"}}'
+        values: '0+50x10'
+      - series: 'http_request_duration_seconds_count{{namespace="shop",service="checkout",instance="a"}}'
+        values: '0+100x10'
+    promql_expr_test:
+      - expr: namespace_service:slo_slow_requests:ratio_rate5m
+        eval_time: 10m
+        exp_samples:
+          - labels: 'namespace_service:slo_slow_requests:ratio_rate5m{{namespace="shop",service="checkout"}}'
+            value: 0.5
+"""
+
+
+@pytest.mark.parametrize("stored_le", ["1", "1.0"], ids=["le-as-written", "le-normalised-by-3.x"])
+def test_a_whole_second_threshold_finds_its_bucket_however_it_is_stored(
+    tmp_path: Path, prom_release, stored_le: str
+) -> None:
+    # Prometheus 3 ingests client_golang's le="1" as le="1.0" (its 3.0 migration guide); 2.x keeps "1".
+    stack = Stack.model_validate(
+        {
+            "cluster": {"name": "t"},
+            "services": [
+                {
+                    "name": "checkout",
+                    "namespace": "shop",
+                    "selector": {"app": "checkout"},
+                    "metrics": {"port": 8080},
+                    "slo": {"latency": {"threshold": "1s", "target": 99}, "window": "30d"},
+                }
+            ],
+        }
+    )
+    (tmp_path / "slo.yaml").write_text(render_rule_files(stack, {})[SLO_RULES_FILE])
+    (tmp_path / "slo.test.yaml").write_text(WHOLE_SECOND_SLI_TEST.format(le=stored_le))
+    result = promtool_test_rules([tmp_path / "slo.test.yaml"], promtool=prom_release.promtool)
+    assert result.ok, result.output
