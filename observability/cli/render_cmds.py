@@ -18,7 +18,7 @@ def render(
     spec: Path = typer.Option(Path("stack.yaml"), "--spec", "-f", help="the stack spec to read"),
     out: Path = typer.Option(Path("build"), "--out", "-o", help="directory to write into"),
     kube_version: str | None = typer.Option(
-        None, "--kube-version", help="target Kubernetes version (1.20–1.31); default: the spec's, then 1.31"
+        None, "--kube-version", help="target Kubernetes version (1.20–1.35); default: the spec's, then 1.31"
     ),
     alerts: Path = typer.Option(Path("alerts"), "--alerts", help="directory of Prometheus rule files"),
     dashboards: Path = typer.Option(

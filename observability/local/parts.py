@@ -13,8 +13,11 @@ part.toml keys (all but name, version, kind optional):
     binaries                 {binary name = Go package} for kind "go"; names produced by build.sh for "script"
     ldflags, tags            for `go build`; "{version}" in ldflags is replaced by the version
     cgo                      true to build with cgo (default false)
-    needs                    commands that must be on PATH first, e.g. ["java", "mvn"]
+    needs                    commands that must be on PATH (or absolute paths) first, e.g. ["java", "mvn"]
     note                     one line printed with the status, e.g. what differs from the release users run
+
+A build's output goes to its log beside the build; the lines a build.sh prints starting with `step: ` are
+also shown by `make tools`, so a long build says where it is.
 
 `python -m observability.local.parts [build|status] [NAME…]` prints one line per part:
 `<name> <version> <path> ok|missing (<why>)`; build exits 1 when a requested part could not be built.
@@ -29,11 +32,13 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from observability.errors import ToolMissingError
 
@@ -41,6 +46,7 @@ REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "tools"
 _MARKER = ".built"
 _BUILD_TIMEOUT_S = 3600.0
+_STEP_PREFIX = "step: "
 
 
 def cache_root() -> Path:
@@ -194,6 +200,28 @@ def _locked(part: Part) -> Iterator[None]:
         yield
 
 
+def _run_logged(argv: list[str], part: Part, env: dict[str, str], log: TextIO, say: Callable[[str], None]) -> int:
+    """Run one build command with its output in the log; lines it starts with `step: ` are also said.
+
+    A build longer than _BUILD_TIMEOUT_S is killed (exit code -9): a hung download must not hang `make tools`.
+    """
+    process = subprocess.Popen(
+        argv, cwd=part.source, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+    )
+    timer = threading.Timer(_BUILD_TIMEOUT_S, process.kill)
+    timer.start()
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.write(line)
+            log.flush()
+            if line.startswith(_STEP_PREFIX):
+                say(f"  {part.name}: {line[len(_STEP_PREFIX) :].rstrip()}")
+        return process.wait()
+    finally:
+        timer.cancel()
+
+
 def build(part: Part, say: Callable[[str], None] = lambda _: None) -> Path:
     """Build the part unless this recipe is built already; returns part.path(). ToolMissingError on failure."""
     if part.built():
@@ -213,14 +241,12 @@ def build(part: Part, say: Callable[[str], None] = lambda _: None) -> Path:
                 say(f"  {part.name}: {' '.join(argv[:6])}{' …' if len(argv) > 6 else ''}")
                 log.write("$ " + " ".join(argv) + "\n")
                 log.flush()
-                done = subprocess.run(
-                    argv, cwd=part.source, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=_BUILD_TIMEOUT_S
-                )
-                if done.returncode != 0:
+                returncode = _run_logged(argv, part, env, log, say)
+                if returncode != 0:
                     shutil.rmtree(tmp, ignore_errors=True)
                     tail = log_path.read_text(encoding="utf-8", errors="replace")[-1500:]
                     raise ToolMissingError(
-                        f"building {part.name} {part.version} failed (exit {done.returncode}); log {log_path}:\n{tail}"
+                        f"building {part.name} {part.version} failed (exit {returncode}); log {log_path}:\n{tail}"
                     )
         (tmp / _MARKER).write_text(part.key + "\n", encoding="utf-8")
         shutil.rmtree(part.home, ignore_errors=True)

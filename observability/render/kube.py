@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from observability.errors import RenderError
 
 MIN_SUPPORTED = (1, 20)
-MAX_SUPPORTED = (1, 31)
+# The newest release the cluster tests run against (tools/kube-apiserver); raise it with that part.
+MAX_SUPPORTED = (1, 35)
 DEFAULT_KUBE_VERSION = "1.31"
 
 
@@ -25,7 +26,7 @@ class KubeVersion:
 
 
 def parse_kube_version(text: str) -> KubeVersion:
-    """'1.29', 'v1.29.3' or '1.29+' → KubeVersion; outside 1.20–1.31 is an error naming the range."""
+    """'1.29', 'v1.29.3' or '1.29+' → KubeVersion; outside MIN_SUPPORTED–MAX_SUPPORTED is an error naming the range."""
     cleaned = text.strip().lstrip("v").rstrip("+")
     parts = cleaned.split(".")
     try:

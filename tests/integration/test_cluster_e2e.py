@@ -1,4 +1,5 @@
-"""End-to-end: `obs plan/apply/status/destroy` against a real kube-apiserver v1.20 with no nodes (kapi).
+"""End-to-end: `obs plan/apply/status/destroy` against a real kube-apiserver with no nodes, on v1.20 and on
+the current release (tests/integration/kapi_server.py; one cluster per version per session).
 
 Server-side apply, dry-run, validation, RBAC review, garbage collection and namespace deletion are the
 real thing; pods stay Pending, which is what status and `apply --wait` must explain. Every run uses its
@@ -13,14 +14,13 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from kapi_server import REPO, running_kapi
+from kapi_server import REPO, ClusterUnderTest
 
 from observability.apply.cluster.client import FIELD_MANAGER, ObjectRef, ref_of
 from observability.apply.cluster.plan import SCANNED_KINDS, WORKLOAD_KINDS
@@ -30,14 +30,18 @@ from observability.render import render_stack
 from observability.render.kube import KubeVersion, api_version
 from observability.render.names import generated_secrets
 
-# Generous: under CI the first test also pays for a cold `kapi build` (about 4 minutes on 2 cores).
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
+# Generous: under CI the first test on each version also pays for a cold build of its API server.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 
 
 @pytest.fixture(scope="session")
-def kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with running_kapi(tmp_path_factory.mktemp("kapi")) as path:
-        yield path
+def kubeconfig(kube_cluster: ClusterUnderTest) -> Path:
+    return kube_cluster.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def version(kube_cluster: ClusterUnderTest) -> KubeVersion:
+    return kube_cluster.kube_version
 
 
 @pytest.fixture(scope="session")
@@ -90,17 +94,17 @@ def write_spec(directory: Path, name: str, namespace: str, **overrides: Any) -> 
     return path
 
 
-def rendered_objects(spec: Path) -> dict[str, list[dict[str, Any]]]:
+def rendered_objects(spec: Path, version: KubeVersion) -> dict[str, list[dict[str, Any]]]:
     stack = read_spec(spec)
-    return render_stack(stack, read_sources(REPO / "alerts", REPO / "dashboards"), "1.20").manifests
+    return render_stack(stack, read_sources(REPO / "alerts", REPO / "dashboards"), str(version)).manifests
 
 
-def ours_left(kube: KubernetesCluster, instance: str, namespace: str) -> list[str]:
+def ours_left(kube: KubernetesCluster, instance: str, namespace: str, version: KubeVersion) -> list[str]:
     """Every object labelled with this instance, in the namespace and cluster-wide, plus the namespace itself."""
     left = []
     selector = f"app.kubernetes.io/instance={instance}"
     for kind in (*SCANNED_KINDS, "Pod"):
-        api = "v1" if kind == "Pod" else api_version(kind, KubeVersion(1, 20))
+        api = "v1" if kind == "Pod" else api_version(kind, version)
         info = kube.resource(api, kind)
         if info is None:
             continue
@@ -112,13 +116,13 @@ def ours_left(kube: KubernetesCluster, instance: str, namespace: str) -> list[st
 
 
 def test_plan_apply_reapply_status_wait_prune_destroy(
-    kubeconfig: Path, kube: KubernetesCluster, tmp_path: Path
+    kubeconfig: Path, kube: KubernetesCluster, version: KubeVersion, tmp_path: Path
 ) -> None:
     suffix = uuid.uuid4().hex[:5]
     instance, namespace = f"e2e{suffix}", f"obs-e2e-{suffix}"
     spec = write_spec(tmp_path, instance, namespace)
     obs = Obs(kubeconfig, tmp_path)
-    manifests = rendered_objects(spec)
+    manifests = rendered_objects(spec, version)
     refs = [ref_of(o) for objs in manifests.values() for o in objs]
     has_workloads = any(r.kind in WORKLOAD_KINDS for r in refs)
 
@@ -126,6 +130,7 @@ def test_plan_apply_reapply_status_wait_prune_destroy(
     plan = obs("plan", "--exit-code", spec=spec)
     assert plan.code == 2, plan.err
     assert plan.out.startswith("cluster: context kapi (cluster kapi) at https://127.0.0.1:")
+    assert f"server: Kubernetes v{version}." in plan.out  # rendered for the version the server reports
     assert f"+ create    Namespace {namespace}" in plan.out
     created = len(refs) + len(generated_secrets(read_spec(spec)))
     assert f"plan: {created} to create, 0 to change, 0 unchanged, 0 to prune" in plan.out
@@ -188,7 +193,7 @@ def test_plan_apply_reapply_status_wait_prune_destroy(
     }
     kube.apply(legacy)
     smaller = write_spec(tmp_path, instance, namespace, metrics__grafana__enabled=False)
-    dropped = set(refs) - {ref_of(o) for objs in rendered_objects(smaller).values() for o in objs}
+    dropped = set(refs) - {ref_of(o) for objs in rendered_objects(smaller, version).values() for o in objs}
     plan_prune = obs("plan", "--prune", spec=smaller)
     assert plan_prune.code == 0 and f"- prune     ConfigMap {namespace}/{instance}-legacy" in plan_prune.out
     pruned = obs("apply", "--no-wait", "--prune", spec=smaller)
@@ -205,20 +210,20 @@ def test_plan_apply_reapply_status_wait_prune_destroy(
     # destroy: first without --delete-data (claims and what protects them stay), then everything
     destroyed = obs("destroy", "--yes", spec=spec)
     assert destroyed.code == 0, destroyed.err
-    claims = [r for r in ours_left(kube, instance, namespace) if r.startswith("PersistentVolumeClaim")]
-    left = ours_left(kube, instance, namespace)
+    claims = [r for r in ours_left(kube, instance, namespace, version) if r.startswith("PersistentVolumeClaim")]
+    left = ours_left(kube, instance, namespace, version)
     if claims:
         assert "kept" in destroyed.out and "--delete-data" in destroyed.out
         assert all(r.startswith(("PersistentVolumeClaim", "Namespace", "Secret")) for r in left), left
         final = obs("destroy", "--yes", "--delete-data", spec=spec)
         assert final.code == 0, final.err
-        left = ours_left(kube, instance, namespace)
+        left = ours_left(kube, instance, namespace, version)
     assert left == []
     assert "destroyed:" in destroyed.out
 
 
 def test_existing_objects_of_others_are_preflight_conflicts(
-    kubeconfig: Path, kube: KubernetesCluster, tmp_path: Path
+    kubeconfig: Path, kube: KubernetesCluster, version: KubeVersion, tmp_path: Path
 ) -> None:
     suffix = uuid.uuid4().hex[:5]
     instance, namespace = f"cf{suffix}", f"obs-cf-{suffix}"
@@ -242,7 +247,7 @@ def test_existing_objects_of_others_are_preflight_conflicts(
     assert adopted.code == 0, adopted.err
     assert "taking over: Namespace" in adopted.err
     assert obs("destroy", "--yes", "--delete-data", spec=spec).code == 0
-    assert ours_left(kube, instance, namespace) == []
+    assert ours_left(kube, instance, namespace, version) == []
 
 
 def test_unreachable_cluster_is_one_clear_error(tmp_path: Path) -> None:

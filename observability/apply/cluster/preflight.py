@@ -14,7 +14,7 @@ from typing import Any
 from observability.apply.cluster.client import ClusterClient, ObjectRef
 from observability.apply.cluster.plan import Item, is_ours
 from observability.errors import ClusterError, RenderError
-from observability.render.kube import KubeVersion, parse_kube_version
+from observability.render.kube import MAX_SUPPORTED, MIN_SUPPORTED, KubeVersion, parse_kube_version
 
 VERBS = {
     "plan": ("get", "list", "patch"),
@@ -48,7 +48,8 @@ def check_server_version(git_version: str) -> KubeVersion:
     except RenderError as e:
         raise ClusterError(
             f"the cluster runs Kubernetes {git_version}: {e.message}",
-            hint="point --kubeconfig/--context at a cluster running Kubernetes 1.20 to 1.31",
+            hint="point --kubeconfig/--context at a cluster running Kubernetes "
+            f"{'.'.join(map(str, MIN_SUPPORTED))} to {'.'.join(map(str, MAX_SUPPORTED))}",
         ) from None
 
 

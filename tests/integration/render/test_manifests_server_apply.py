@@ -1,4 +1,5 @@
-"""Every rendered object is accepted by a real kube-apiserver v1.20 through server-side apply (kapi).
+"""Every rendered object is accepted by a real kube-apiserver through server-side apply, on v1.20 and the
+current release (tests/integration/kapi_server.py), each rendered for the version it is applied to.
 
 The API server runs its own defaulting, validation and admission (no nodes: pods stay Pending), which
 catches what schemas cannot: immutable-field rules, cross-field validation, name formats. Applying
@@ -17,19 +18,23 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "render"))
 
-from kapi_server import running_kapi
+from kapi_server import ClusterUnderTest
 from render_fixtures import all_objects, external_stack, minimal_stack, render, render_example
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 
 
 @pytest.fixture(scope="module")
-def dynamic_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def dynamic_client(kube_cluster: ClusterUnderTest) -> Iterator[Any]:
     from kubernetes import config
     from kubernetes.dynamic import DynamicClient
 
-    with running_kapi(tmp_path_factory.mktemp("kapi")) as kubeconfig:
-        yield DynamicClient(config.new_client_from_config(str(kubeconfig)))
+    yield DynamicClient(config.new_client_from_config(str(kube_cluster.kubeconfig)))
+
+
+@pytest.fixture(scope="module")
+def version(kube_cluster: ClusterUnderTest) -> str:
+    return str(kube_cluster.kube_version)
 
 
 def apply_all(client: Any, objects: list[dict[str, Any]]) -> list[str]:
@@ -53,11 +58,11 @@ def apply_all(client: Any, objects: list[dict[str, Any]]) -> list[str]:
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: render_example("1.20"), lambda: render(minimal_stack(), "1.20"), lambda: render(external_stack(), "1.20")],
+    [render_example, lambda v: render(minimal_stack(), v), lambda v: render(external_stack(), v)],
     ids=["example", "minimal", "external"],
 )
-def test_server_side_apply_accepts_every_object_twice(dynamic_client: Any, make: Any) -> None:
-    objects = all_objects(make())
+def test_server_side_apply_accepts_every_object_twice(dynamic_client: Any, version: str, make: Any) -> None:
+    objects = all_objects(make(version))
     assert apply_all(dynamic_client, objects) == []
     assert apply_all(dynamic_client, objects) == []
     sts = dynamic_client.resources.get(api_version="apps/v1", kind="StatefulSet")
@@ -66,9 +71,9 @@ def test_server_side_apply_accepts_every_object_twice(dynamic_client: Any, make:
     assert expected <= stored
 
 
-def test_the_server_rejects_what_it_should(dynamic_client: Any) -> None:
+def test_the_server_rejects_what_it_should(dynamic_client: Any, version: str) -> None:
     """The check can fail: a Deployment whose selector does not match its pod labels is refused."""
-    deployment = next(o for o in all_objects(render_example("1.20")) if o["kind"] == "Deployment")
+    deployment = next(o for o in all_objects(render_example(version)) if o["kind"] == "Deployment")
     broken = {**deployment, "metadata": {**deployment["metadata"], "name": "broken-selector"}}
     broken["spec"] = {**deployment["spec"], "selector": {"matchLabels": {"app.kubernetes.io/name": "nothing"}}}
     errors = apply_all(dynamic_client, [broken])

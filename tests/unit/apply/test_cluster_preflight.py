@@ -22,16 +22,17 @@ def sts(name: str, storage_class: str | None) -> dict:
     return obj("StatefulSet", name, api="apps/v1", spec={"volumeClaimTemplates": [claim]})
 
 
-@pytest.mark.parametrize("version", ["v1.19.16", "v1.32.0", "v2.0.0"])
+@pytest.mark.parametrize("version", ["v1.19.16", "v1.36.0", "v2.0.0"])
 def test_version_outside_range_is_a_clear_error(version: str) -> None:
     with pytest.raises(ClusterError) as err:
         check_server_version(version)
-    assert version in err.value.message and "1.20 to 1.31" in err.value.message and err.value.hint
+    assert version in err.value.message and "1.20 to 1.35" in err.value.message and err.value.hint
 
 
 def test_supported_versions_parse_including_provider_suffixes() -> None:
     assert str(check_server_version("v1.20.2")) == "1.20"
     assert str(check_server_version("v1.29.3-eks-adc7111")) == "1.29"
+    assert str(check_server_version("v1.35.4")) == "1.35"
 
 
 def test_everything_allowed_and_no_conflicts_passes() -> None:

@@ -13,9 +13,9 @@ def test_parse_accepts_server_style_versions(text: str) -> None:
     assert str(parse_kube_version(text)) == "1.29"
 
 
-@pytest.mark.parametrize("text", ["1.19", "1.32", "2.0"])
+@pytest.mark.parametrize("text", ["1.19", "1.36", "2.0"])
 def test_versions_outside_the_range_name_the_range(text: str) -> None:
-    with pytest.raises(RenderError, match=r"supported versions are 1\.20 to 1\.31"):
+    with pytest.raises(RenderError, match=r"supported versions are 1\.20 to 1\.35"):
         parse_kube_version(text)
 
 

@@ -8,7 +8,7 @@ from render_fixtures import all_objects, external_stack, minimal_stack, render, 
 
 # The ends of the supported range plus every version where an API the renderer picks changes
 # (1.21: policy/v1 PDBs and batch/v1 CronJobs; 1.23: autoscaling/v2; 1.25: the v1beta1 removals).
-VERSIONS = ["1.20", "1.21", "1.23", "1.25", "1.27", "1.29", "1.31"]
+VERSIONS = ["1.20", "1.21", "1.23", "1.25", "1.27", "1.29", "1.31", "1.35"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -18,7 +18,7 @@ def test_example_stack_is_schema_valid(version: str) -> None:
     assert schema_errors(objects, version) == []
 
 
-@pytest.mark.parametrize("version", ["1.20", "1.27", "1.31"])
+@pytest.mark.parametrize("version", ["1.20", "1.27", "1.31", "1.35"])
 @pytest.mark.parametrize("make", [external_stack, minimal_stack], ids=["external", "minimal"])
 def test_variants_are_schema_valid(make, version: str) -> None:
     assert schema_errors(all_objects(render(make(), version)), version) == []
