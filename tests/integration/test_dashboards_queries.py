@@ -3,9 +3,9 @@
 Real processes only, once per Prometheus release (prom_release in tests/conftest.py: Debian's 2.42 with
 Alertmanager 0.25, and 3.x with 0.35 built by `make tools`): Prometheus scrapes two instances of the sample
 Go service, the real `obs process` (consuming the services' own logs, shipped in Filebeat's event shape
-into confluent-kafka's mock Kafka cluster, indexing into FakeElasticsearch with injected 429s), node-exporter, Alertmanager and
-itself; a rule that always fires makes ALERTS exist, and the SLO rules `obs render` generates for a spec
-whose checkout service has an SLO give the SLO dashboard its objectives (catalog has none). Template
+into confluent-kafka's mock Kafka cluster, indexing into FakeElasticsearch with injected 429s), node-exporter,
+Alertmanager and itself; a rule that always fires makes ALERTS exist, and the SLO rules `obs render` generates
+for a spec whose checkout service has an SLO give the SLO dashboard its objectives (catalog has none). Template
 variables are resolved like Grafana does — by running each variable's label_values() query against this
 Prometheus — and substituted into the panel queries. A panel may only be exempt when its definition says
 `needs:` a component that cannot run here, with the reason; the test checks that reason is present and
