@@ -7,10 +7,16 @@ as confirmed. Per item of a `_bulk` response:
   2xx, 409                 → confirmed
   429, 5xx                 → kept and retried (only those items) with exponential backoff and full jitter
   any other 4xx            → rejected with the Elasticsearch error (the runner dead-letters it)
+  no usable status         → (a string that is not a number, missing, an answer of another shape) retried
 
 A request that fails as a whole (connection refused or reset, timeout, 429/5xx, even 401/403 from a wrong
 password) is never treated as permanent: all its items are retried and `FlushResult.retry_after` tells the
-runner to back off and pause consumption. Memory per pending item is kept small: the document's JSON goes
+runner to back off and pause consumption. A whole request refused for what it contains (413 Request Entity
+Too Large, 400 for a body Elasticsearch cannot parse, any 4xx in `BISECTED_STATUSES`) is split in halves,
+sent again half by half, until the events that cause it are alone: an event refused alone is rejected with
+Elasticsearch's answer, the others are indexed. A 413 also lowers the request size for the rest of the run.
+Requests are bounded in items (`batch_size`) and in bytes (`max_body_bytes`); an event whose two `_bulk`
+lines alone exceed the byte bound is rejected at once. Memory per pending item is kept small: the document's JSON goes
 once, in `add()`, into its `_bulk` lines, and items waiting for a retry are held compressed in groups.
 With `flush(wait=False)` one request at a time runs on a worker thread, so the runner consumes and transforms
 the next events while Elasticsearch indexes these; results are still handled on the caller's thread.
@@ -27,14 +33,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch, TransportError
+import orjson
+from elasticsearch import ApiError, Elasticsearch
 
 from observability.pipeline.metrics import ProcessorMetrics
 from observability.pipeline.sink import FlushResult, Position, SinkItem
 
 # filter_path keeps the response small: only what per-item outcome handling reads.
 _FILTER_PATH = "errors,items.*.status,items.*.error.type,items.*.error.reason"
+# Half of Elasticsearch's default http.max_content_length (100mb), which counts the uncompressed body.
 _MAX_BODY_BYTES = 50 * 1024 * 1024
+# Whole-request answers caused by the body itself, so retrying the same body can never help: the request is
+# bisected. 401/403 (credentials), 404/405 (a wrong URL or proxy), 408 and 429 are not about the body and are
+# retried like an outage: dead-lettering everything because of a wrong setting would empty the stream.
+BISECTED_STATUSES = frozenset({400, 411, 413, 414, 415, 422, 431})
+# The smallest byte bound a 413 can lower the requests to (an event larger than that is sent alone anyway).
+_MIN_BODY_BYTES = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -106,6 +120,24 @@ class BulkSettings:
     """Seconds before the first retry of an item; doubles per attempt (with full jitter)."""
     backoff_max: float = 10.0
     """Upper bound of the retry delay in seconds; default 10."""
+    max_body_bytes: int = _MAX_BODY_BYTES
+    """Upper bound of one `_bulk` body in bytes; default 50 MiB (half of Elasticsearch's http.max_content_length)."""
+
+
+def bulk_lines(index: str, doc_id: str, source: bytes) -> bytes:
+    """The `_bulk` action and source lines of one document; the action is built by a JSON encoder, so any
+    character in the index name or id is escaped (a `"` from a log line once broke a whole request)."""
+    return b"%s\n%s\n" % (orjson.dumps({"create": {"_index": index, "_id": doc_id}}), source)
+
+
+def item_status(outcome: Any) -> int | None:
+    """The HTTP status of one `_bulk` item answer; None when it has none usable (missing, not a number)."""
+    status = outcome.get("status") if isinstance(outcome, dict) else None
+    if isinstance(status, str) and status.strip().isdigit():
+        status = int(status)
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        return None
+    return status
 
 
 class ElasticsearchSink:
@@ -129,6 +161,12 @@ class ElasticsearchSink:
         self._inflight: tuple[Future[Any], list[_Pending], float] | None = None
         """The chunk whose `_bulk` request is on the worker thread (flush(wait=False) only)."""
         self._retry: list[_RetryGroup] = []
+        self._split: list[list[_Pending]] = []
+        """Halves of a request refused as a whole for its body, each to be sent on its own (bisection)."""
+        self._refused: list[tuple[SinkItem, str]] = []
+        """Items rejected before any request (too large alone), returned by the next flush."""
+        self._max_bytes = self.settings.max_body_bytes
+        """The byte bound in use: `max_body_bytes`, lowered when Elasticsearch answers 413."""
         self._waiting = 0
         """Items inside `_retry` groups."""
         self.up = True
@@ -141,8 +179,12 @@ class ElasticsearchSink:
 
     def add(self, item: SinkItem) -> None:
         # Serialised once, straight into the two NDJSON lines of the `_bulk` body.
-        lines = b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (
-            item.index.encode(), item.doc_id.encode(), item.source)  # fmt: skip
+        lines = bulk_lines(item.index, item.doc_id, item.source)
+        if len(lines) > self.settings.max_body_bytes:
+            reason = (f"the document is {len(lines)} bytes as a _bulk operation, more than one request may carry "
+                      f"(max_body_bytes={self.settings.max_body_bytes}); it was never sent")  # fmt: skip
+            self._refused.append((item, reason))
+            return
         # Only the lines are kept, not a second copy of the document inside the item.
         lean = SinkItem(item.doc_id, item.index, b"", item.position, b"")
         self._fresh.append(_Pending(lean, lines, item.original))
@@ -159,7 +201,9 @@ class ElasticsearchSink:
         self._waiting += len(chunk)
 
     def pending(self) -> int:
-        return len(self._fresh) + self._waiting + (len(self._inflight[1]) if self._inflight else 0)
+        split = sum(len(chunk) for chunk in self._split)
+        inflight = len(self._inflight[1]) if self._inflight else 0
+        return len(self._fresh) + self._waiting + split + inflight + len(self._refused)
 
     @property
     def held_uncompressed(self) -> int:
@@ -196,6 +240,19 @@ class ElasticsearchSink:
                 self._schedule_retries(self._fresh, count=False)
                 self._fresh = []
                 return self._retry_after(result)
+        if self._refused:
+            result.rejected += self._refused
+            self._refused = []
+        while self._split:
+            # Bisection first: these halves must go on their own, not merged back into a full chunk.
+            chunk = self._split.pop()
+            future = self._worker.submit(self._request, chunk)
+            started = time.perf_counter()
+            if not wait:
+                self._inflight = (future, chunk, started)
+                return self._retry_after(result)
+            if not self._complete(future, chunk, started, result):
+                return self._retry_after(result)
         now = self._clock()
         due = [g for g in self._retry if g.not_before <= now]
         if due:
@@ -216,7 +273,8 @@ class ElasticsearchSink:
                 fresh_taken = True
             if not buffer:
                 break
-            chunk, buffer = buffer[:size], buffer[size:]
+            cut = self._chunk_length(buffer)
+            chunk, buffer = buffer[:cut], buffer[cut:]
             future = self._worker.submit(self._request, chunk)
             started = time.perf_counter()
             if not wait:
@@ -243,6 +301,15 @@ class ElasticsearchSink:
                 break
         return self._retry_after(result)
 
+    def _chunk_length(self, buffer: list[_Pending]) -> int:
+        """How many of the first items of `buffer` make one request: at most batch_size and the byte bound."""
+        total, limit = 0, self._max_bytes
+        for n, pending in enumerate(buffer[: self.settings.batch_size]):
+            total += len(pending.lines)
+            if total > limit and n > 0:
+                return n
+        return min(len(buffer), self.settings.batch_size)
+
     def _retry_after(self, result: FlushResult) -> FlushResult:
         if self._retry:
             wait = min(g.not_before for g in self._retry) - self._clock()
@@ -258,47 +325,77 @@ class ElasticsearchSink:
         """The answer to a chunk's request, item by item; False when the request failed as a whole."""
         try:
             response = future.result()
-            items = response.body.get("items") if isinstance(response.body, dict) else None
+            body = response.body
+            items = body.get("items") if isinstance(body, dict) else None
             if not isinstance(items, list) or len(items) != len(chunk):
                 raise ValueError(f"_bulk answered {len(items) if isinstance(items, list) else 'no'} items "
                                  f"for {len(chunk)} operations")  # fmt: skip
-        except (ApiError, TransportError, ValueError, OSError) as e:
-            self.up = False
-            self._observe(started, ok=False)
-            status = getattr(getattr(e, "meta", None), "status", None) or getattr(e, "status_code", None)
-            self._count_status(str(status) if isinstance(status, int) else "error", len(chunk))
-            self._schedule_retries(chunk)
-            self.last_error = f"{type(e).__name__}: {str(e)[:300]}"
-            return False
+        except ApiError as e:
+            status = e.meta.status if isinstance(getattr(e.meta, "status", None), int) else 0
+            if status in BISECTED_STATUSES:
+                self._observe(started, ok=True)
+                self._count_status(str(status), len(chunk))
+                self._bisect(chunk, status, e, result)
+                return True
+            return self._failed(e, str(status or "error"), chunk, started)
+        except Exception as e:  # any other failure of the request or of its answer: retried, never a crash
+            return self._failed(e, "error", chunk, started)
         self.up = True
         self._observe(started, ok=True)
-        if response.body.get("errors") is False:
+        if body.get("errors") is False:
             # Elasticsearch sets `errors` when any item failed (409 included), so all of these are stored.
             result.confirmed.extend([pending.item for pending in chunk])
             first: Any = next(iter(items[0].values()), {}) if chunk and isinstance(items[0], dict) else {}
-            self._count_status(str(first.get("status", 200) if isinstance(first, dict) else 200), len(chunk))
+            self._count_status(str(item_status(first) or 200), len(chunk))
             return True
-        counts: dict[int, int] = {}
+        counts: dict[str, int] = {}
         retry: list[_Pending] = []
         for pending, entry in zip(chunk, items, strict=True):
-            outcome: Any = next(iter(entry.values()), {}) if isinstance(entry, dict) else {}
-            status = outcome.get("status", 0) if isinstance(outcome, dict) else 0
-            counts[status] = counts.get(status, 0) + 1
-            if 200 <= status < 300 or status == 409:
-                result.confirmed.append(pending.item)
-            elif status == 429 or status >= 500 or status == 0:
+            outcome: Any = next(iter(entry.values()), {}) if isinstance(entry, dict) and len(entry) == 1 else {}
+            code = item_status(outcome)
+            label = str(code) if code is not None else "malformed"
+            counts[label] = counts.get(label, 0) + 1
+            if code is None or code == 429 or code >= 500:
                 retry.append(pending)
+            elif 200 <= code < 300 or code == 409:
+                result.confirmed.append(pending.item)
             else:
-                error = outcome.get("error") or {}
-                reason = f"Elasticsearch {status} {error.get('type', 'error')}: {error.get('reason', '')}"[:2000]
-                item = pending.item
-                if item.original is not pending.original:
-                    item = replace(item, original=pending.original)
-                result.rejected.append((item, reason))
+                error = outcome.get("error")
+                if not isinstance(error, dict):
+                    error = {"reason": str(error or "")}
+                reason = f"Elasticsearch {code} {error.get('type', 'error')}: {error.get('reason', '')}"[:2000]
+                result.rejected.append((self._with_original(pending), reason))
         self._schedule_retries(retry)
-        for status, count in counts.items():
-            self._count_status(str(status), count)
+        for label, count in counts.items():
+            self._count_status(label, count)
         return True
+
+    def _failed(self, e: Exception, status: str, chunk: list[_Pending], started: float) -> bool:
+        """A request that failed as a whole: every item is retried after the backoff; the sink is down."""
+        self.up = False
+        self._observe(started, ok=False)
+        self._count_status(status, len(chunk))
+        self._schedule_retries(chunk)
+        self.last_error = f"{type(e).__name__}: {str(e)[:300]}"
+        return False
+
+    def _bisect(self, chunk: list[_Pending], status: int, e: ApiError, result: FlushResult) -> None:
+        """A request refused for its body: halves are sent on their own until the culprits are alone."""
+        if status == 413:
+            size = sum(len(p.lines) for p in chunk)
+            self._max_bytes = max(_MIN_BODY_BYTES, min(self._max_bytes, size // 2))
+        if len(chunk) == 1:
+            detail = _error_text(e.body)
+            reason = f"Elasticsearch {status} for this event alone ({len(chunk[0].lines)} bytes): {detail}"[:2000]
+            result.rejected.append((self._with_original(chunk[0]), reason))
+            return
+        middle = len(chunk) // 2
+        self._split += [chunk[middle:], chunk[:middle]]  # popped from the end: the first half goes first
+
+    @staticmethod
+    def _with_original(pending: _Pending) -> SinkItem:
+        item = pending.item
+        return item if item.original is pending.original else replace(item, original=pending.original)
 
     def _schedule_retries(self, pendings: list[_Pending], count: bool = True) -> None:
         if not pendings:
@@ -330,3 +427,14 @@ class ElasticsearchSink:
     def _count_status(self, status: str, count: int) -> None:
         if self.metrics is not None:
             self.metrics.bulk_items.labels(status).inc(count)
+
+
+def _error_text(body: Any) -> str:
+    """Elasticsearch's error (type: reason) from a whole-request answer, or the answer itself, shortened.
+
+    A 413 from Elasticsearch has an empty body (elastic/elasticsearch#2902, #76705); a proxy's is HTML."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return f"{error.get('type', 'error')}: {error.get('reason', '')}"[:500]
+    text = body if isinstance(body, str) else orjson.dumps(body, default=str).decode() if body else ""
+    return text[:500] or "(empty answer)"

@@ -20,6 +20,7 @@ from observability.pipeline.enrich import (
     index_for,
 )
 from observability.pipeline.envelope import Envelope, EnvelopeReader, InvalidEnvelope
+from observability.pipeline.index_name import index_name_problem
 from observability.pipeline.parse import iso_utc, parse_message
 from observability.pipeline.redact import Redactor
 from observability.pipeline.sink import Position, SinkItem, document_id
@@ -52,6 +53,8 @@ class Transformer:
         self.reader = EnvelopeReader(max_bytes)
         # One shared name for every document of a data stream (not a new string per event).
         self._stream = index_for(settings, "", "", "") if settings.index is None else None
+        self._names: dict[str, str | None] = {}
+        """Index names met so far → their problem (None: valid); names repeat, the check runs once each."""
 
     @classmethod
     def from_config(cls, config: ProcessorConfig) -> Transformer:
@@ -85,8 +88,22 @@ class Transformer:
                 return Outcome(DROPPED, reason=rule, format=fmt)
         service = doc["service"].get("name", "") if "service" in doc else ""
         index = self._stream or index_for(self.settings, namespace, service, str(doc["@timestamp"] or ""))
+        problem = self._index_problem(index)
+        if problem is not None:
+            pattern = self.settings.index or "logs-<dataset>-<namespace>"
+            detail = f"index name {index!r} (from elasticsearch.index {pattern!r}) {problem}"
+            return Outcome(DEAD, reason="invalid_index", detail=detail[:2000], format=fmt)
         item = SinkItem(document_id(position), index, encode_document(doc), position, raw)
         return Outcome(STORE, item=item, format=fmt, labels=(service, namespace, doc["log"]["level"]))
+
+
+    def _index_problem(self, index: str) -> str | None:
+        if index in self._names:
+            return self._names[index]
+        if len(self._names) >= 4096:
+            self._names.clear()
+        problem = self._names[index] = index_name_problem(index)
+        return problem
 
 
 def settings_from_config(config: ProcessorConfig) -> EnrichSettings:

@@ -9,6 +9,21 @@ only `create`), `PUT/GET _index_template/<name>`, `PUT/GET _ilm/policy/<name>` a
 It is a real HTTP server on 127.0.0.1 (port 0 by default) so the real client and a real `obs process`
 subprocess can talk to it. Faults can be injected per item (429/503 with a probability), per request
 (503, slow answers, dropped connections) and as an outage (`down = True`: every connection is reset).
+
+Whole-request refusals imitate Elasticsearch's answers:
+- a body over `max_content_length` (http.max_content_length) → 413 with an EMPTY body and no product
+  header, as Netty's aggregator answers (elastic/elasticsearch#2902, and #76705 "responds with a 413
+  status code and an empty body");
+- an action line that is not JSON → 400 `{"error":{"root_cause":[{"type":"illegal_argument_exception",
+  "reason":"Malformed action/metadata line [N], expected START_OBJECT but found [VALUE_STRING]"}],...},
+  "status":400}` (the shape quoted in datatok/elastic-copy#1 and elastic/go-elasticsearch#460; a line
+  that is an object but no action: "expected one of [create, delete, index, update] but found [x]", as
+  quoted from OpenSearch, which kept Elasticsearch's parser, in quickwit-oss/quickwit#4114);
+- an index name breaking Elasticsearch's rules → that item 400 `invalid_index_name_exception`
+  (MetadataCreateIndexService.validateIndexOrAliasName: "Invalid index name [X], must be lowercase");
+- a 409 item carries `_index` (the backing index), `_id`, `status` and `error.{type,reason,index_uuid,
+  shard,index}`, as in elastic/elasticsearch#112537.
+`Faults.answer` rewrites a whole `_bulk` answer (string statuses, missing fields): failure injection only.
 """
 
 from __future__ import annotations
@@ -44,6 +59,10 @@ class Faults:
     slow_seconds: float = 0.5
     reject: Rejector | None = None
     """Per-document permanent rejection, e.g. a mapping error: returns (status, type, reason) or None."""
+    max_content_length: int | None = None
+    """Elasticsearch's http.max_content_length: a larger _bulk body is answered 413 with an empty body."""
+    answer: Callable[[dict[str, Any]], Any] | None = None
+    """Rewrites each _bulk answer after the documents were stored (malformed answers)."""
     seed: int = 1
     rng: random.Random = field(init=False)
 
@@ -86,8 +105,23 @@ class FakeElasticsearch:
 
     # -- protocol ------------------------------------------------------------------------------------------
 
-    def bulk(self, body: bytes) -> dict[str, Any]:
+    def bulk(self, body: bytes) -> tuple[int, dict[str, Any]]:
         lines = [line for line in body.split(b"\n") if line.strip()]
+        for number in range(0, len(lines), 2):
+            try:
+                action = orjson.loads(lines[number])
+            except orjson.JSONDecodeError:
+                action = None
+            op = next(iter(action), None) if isinstance(action, dict) else None
+            reason = ""
+            if not isinstance(action, dict):
+                reason = "expected START_OBJECT but found [VALUE_STRING]"
+            elif op not in ("create", "delete", "index", "update") or not isinstance(action[op], dict):
+                reason = f"expected one of [create, delete, index, update] but found [{op}]"
+            if reason:
+                error = {"type": "illegal_argument_exception",
+                         "reason": f"Malformed action/metadata line [{number + 1}], {reason}"}
+                return 400, {"error": {"root_cause": [error], **error}, "status": 400}
         items: list[dict[str, Any]] = []
         errors = False
         faults = self.faults
@@ -101,10 +135,14 @@ class FakeElasticsearch:
             result = self._item(op, index, doc_id, source, faults)
             errors = errors or result["status"] >= 300
             items.append({op: result})
-        return {"took": 1, "errors": errors, "items": items}
+        return 200, {"took": 1, "errors": errors, "items": items}
 
     def _item(self, op: str, index: str, doc_id: str, source: Any, faults: Faults) -> dict[str, Any]:
         base = {"_index": f".ds-{index}-2026.11.23-000001", "_id": doc_id}
+        invalid = _invalid_index_name(index)
+        if invalid:
+            return {"_index": index, "_id": doc_id, "status": 400, "error": {
+                "type": "invalid_index_name_exception", "reason": f"Invalid index name [{index}], {invalid}"}}
         roll = faults.rng.random()
         if roll < faults.item_429:
             return {**base, "status": 429, "error": {"type": "es_rejected_execution_exception",
@@ -127,7 +165,8 @@ class FakeElasticsearch:
                 self.conflicts += 1
                 return {**base, "status": 409, "error": {
                     "type": "version_conflict_engine_exception",
-                    "reason": f"[{doc_id}]: version conflict, document already exists (current version [1])"}}
+                    "reason": f"[{doc_id}]: version conflict, document already exists (current version [1])",
+                    "index_uuid": "D0h9qsoPQJOOPuInvmDjvg", "shard": "0", "index": base["_index"]}}
             self.docs[(index, doc_id)] = source
         return {**base, "_version": 1, "result": "created", "status": 201,
                 "_shards": {"total": 1, "successful": 1, "failed": 0}, "_seq_no": 0, "_primary_term": 1}
@@ -181,11 +220,18 @@ class FakeElasticsearch:
                         return
                     if roll < faults.reset + faults.request_503 + faults.slow:
                         time.sleep(faults.slow_seconds)
-                    answer = fake.bulk(body)
+                    if faults.max_content_length is not None and len(body) > faults.max_content_length:
+                        self.send_response(413)  # Netty's answer: no body, no product header
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    status, answer = fake.bulk(body)
+                    if status == 200 and faults.answer is not None:
+                        answer = faults.answer(answer)
                     if faults.rng.random() < faults.reset_after:
                         self._drop()  # stored, but the client never learns it: the retry must get 409s
                         return
-                    self._send(200, answer)
+                    self._send(status, answer)
                 elif not parts and method in ("GET", "HEAD"):
                     self._send(200, {"name": "fake", "cluster_name": "fake", "version": {"number": "8.15.3"},
                                      "tagline": "You Know, for Search"})
@@ -221,3 +267,23 @@ class FakeElasticsearch:
                 self._route("POST")
 
         return Handler
+
+
+def _invalid_index_name(name: str) -> str:
+    """Elasticsearch's static index name rules (MetadataCreateIndexService.validateIndexOrAliasName and
+    validateIndexName; Strings.INVALID_FILENAME_CHARS), written here independently of the processor's check."""
+    if not name:
+        return "must not be empty"
+    if any(c in name for c in '\\/*?"<>| ,'):
+        return 'must not contain the following characters [ , ", *, \\, <, |, ,, >, /, ?]'
+    if "#" in name or ":" in name:
+        return "must not contain '#' or ':'"
+    if name[0] in "_-+":
+        return "must not start with '_', '-', or '+'"
+    if len(name.encode()) > 255:
+        return f"index name is too long, ({len(name.encode())} > 255)"
+    if name in (".", ".."):
+        return "must not be '.' or '..'"
+    if name.lower() != name:
+        return "must be lowercase"
+    return ""
