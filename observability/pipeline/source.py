@@ -70,7 +70,23 @@ def consumer_config(settings: KafkaSettings) -> dict[str, Any]:
         **_security(settings),
     }
     conf.update(settings.client_config)
+    if conf.get("group.protocol") == "consumer":
+        # KIP-848: the broker owns assignment and the session (group.consumer.* settings); librdkafka refuses
+        # to create a consumer that still sets these.
+        for key in _CLASSIC_PROTOCOL_ONLY:
+            if key in settings.client_config:
+                raise PipelineError(
+                    f"kafka.client_config.{key}: not supported with group.protocol=consumer (KIP-848), "
+                    f"got {settings.client_config[key]!r}",
+                    hint="remove it; with the consumer protocol the broker sets it (group.consumer.* settings)",
+                )
+            conf.pop(key, None)
     return conf
+
+
+# Classic-protocol consumer settings that librdkafka 2.16 refuses with the KIP-848 consumer protocol
+# ("`session.timeout.ms` is not supported for `group.protocol=consumer` … It is defined broker side").
+_CLASSIC_PROTOCOL_ONLY = ("partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms")
 
 
 def producer_config(settings: KafkaSettings) -> dict[str, Any]:
