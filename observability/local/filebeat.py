@@ -10,10 +10,8 @@ bounded, until that endpoint answers. `FilebeatProcess.stats()` reads the endpoi
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,7 @@ import yaml
 
 from observability.errors import RemoteError, ToolMissingError
 from observability.local import parts
-from observability.local.processes import LocalProcess, free_port
+from observability.local.processes import LocalProcess, free_port, wait_ready
 
 PART = "filebeat"
 _CHECK_TIMEOUT_S = 60.0
@@ -110,22 +108,6 @@ class FilebeatProcess(LocalProcess):
         return int(self.stats()["libbeat"]["output"]["events"]["acked"])
 
 
-def _wait_ready(proc: FilebeatProcess, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.running():
-            raise RemoteError(
-                f"filebeat exited with code {proc.process.returncode} during start-up:\n{proc.logs()[-3000:]}",
-                hint=f"check the config in {proc.config_path}",
-            )
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{proc.url}/", timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    proc.stop()
-    raise RemoteError(f"filebeat did not answer on {proc.url} within {timeout:.0f}s:\n{proc.logs()[-3000:]}")
-
-
 def start_filebeat(
     config_path: Path,
     workdir: Path,
@@ -152,7 +134,7 @@ def start_filebeat(
             )
         proc = FilebeatProcess("filebeat", f"http://127.0.0.1:{port}", port, workdir, config_path, log_path, popen)
         try:
-            _wait_ready(proc, timeout)
+            wait_ready(proc, timeout, path="/")
             return proc
         except RemoteError as e:
             proc.stop()

@@ -8,7 +8,6 @@ or here on first use, and reused while its sources are unchanged.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.request
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from observability.errors import ToolMissingError
 from observability.local import parts
+from observability.local.processes import free_port, stop_process
 
 PART = "go-service"
 
@@ -24,12 +24,6 @@ PART = "go-service"
 def build_go_service() -> Path:
     """The service's binary: the built part, building it first if this recipe is not built yet."""
     return parts.build(parts.get_part(PART))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -60,13 +54,7 @@ class RunningGoService:
             pass
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process, 5.0)
 
 
 def start_go_service(

@@ -31,7 +31,7 @@ import yaml
 
 from observability.errors import ObservabilityError, ToolMissingError
 from observability.local import parts
-from observability.local.processes import find_binary, free_port
+from observability.local.processes import find_binary, free_port, stop_process
 
 CONTEXT = "kapi"
 """Name of the cluster, user and context in the written kubeconfig."""
@@ -87,14 +87,7 @@ class _Child:
             return ""
 
     def stop(self, timeout: float) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=timeout)
+        stop_process(self.process, timeout)
 
 
 @dataclass

@@ -86,14 +86,7 @@ class LocalProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, wait, then SIGKILL if it is still alive; safe to call twice."""
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=timeout)
+        stop_process(self.process, timeout)
 
     def __enter__(self) -> LocalProcess:
         return self
@@ -102,7 +95,20 @@ class LocalProcess:
         self.stop()
 
 
-def _wait_ready(proc: LocalProcess, timeout: float) -> None:
+def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
+    """Stop one child by its pid: SIGTERM, wait up to `timeout`, then SIGKILL; nothing if it has exited."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
+def wait_ready(proc: LocalProcess, timeout: float, path: str = "/-/ready") -> None:
+    """Wait until `GET proc.url + path` answers 200; RemoteError with the log tail if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not proc.running():
@@ -111,7 +117,7 @@ def _wait_ready(proc: LocalProcess, timeout: float) -> None:
                 hint=f"check the config in {proc.config_path}",
             )
         with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{proc.url}/-/ready", timeout=1).status_code == 200:
+            if requests.get(f"{proc.url}{path}", timeout=1).status_code == 200:
                 return
         time.sleep(0.1)
     proc.stop()
@@ -127,7 +133,7 @@ def _launch(name: str, argv_for_port: Any, workdir: Path, config_path: Path, tim
             popen = subprocess.Popen(argv_for_port(port), stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
         proc = LocalProcess(name, f"http://127.0.0.1:{port}", port, workdir, config_path, log_path, popen)
         try:
-            _wait_ready(proc, timeout)
+            wait_ready(proc, timeout)
             return proc
         except RemoteError as e:
             proc.stop()

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -105,34 +106,37 @@ def test_smoke_from_a_fresh_git_clone(tmp_path):
     assert f"kept in {clone / '.demo'}/" in output, output[-2000:]
 
 
-def wait_until_running(proc: subprocess.Popen[str], timeout: float = 120.0) -> str:
-    """Read the demo's output until the last part (traffic) has started."""
+def read_until(proc: subprocess.Popen[str], done: Callable[[str], bool], timeout: float, what: str) -> list[str]:
+    """The demo's output lines up to and including the first for which `done` is true; fails naming `what`."""
     assert proc.stdout is not None
-    seen = []
+    seen: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
         seen.append(line)
-        if "traffic" in line and "req/s" in line:
-            return "".join(seen)
-    raise AssertionError("the demo did not finish starting:\n" + "".join(seen)[-3000:])
+        if done(line):
+            return seen
+    raise AssertionError(f"{what}:\n" + "".join(seen)[-3000:])
+
+
+def wait_until_running(proc: subprocess.Popen[str], timeout: float = 120.0) -> str:
+    """Read the demo's output until the last part (traffic) has started."""
+    lines = read_until(proc, lambda line: "traffic" in line and "req/s" in line, timeout,
+                       "the demo did not finish starting")
+    return "".join(lines)
 
 
 def wait_for_status_line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
     """Without a terminal the live summary is a plain line every few seconds: read until one arrives."""
-    assert proc.stdout is not None
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith("running for ") and "; traffic " in line and "; processed " in line:
-            return line
-    raise AssertionError("no plain status line without a terminal:\n" + "".join(seen)[-3000:])
+    lines = read_until(
+        proc,
+        lambda line: line.startswith("running for ") and "; traffic " in line and "; processed " in line,
+        timeout,
+        "no plain status line without a terminal",
+    )
+    return lines[-1]
 
 
 @pytest.mark.timeout(240)
