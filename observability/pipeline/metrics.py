@@ -63,16 +63,23 @@ class ProcessorMetrics:
         self.paused = Gauge("obs_processor_paused", "1 while consumption is paused", registry=r)
         self.sink_up = Gauge("obs_processor_sink_up", "0 while the last _bulk request failed", registry=r)
         self.sink_up.set(1)
+        self.sink_failures = Counter(
+            "obs_processor_sink_failures_total",
+            "Whole _bulk requests that failed, by reason (unauthorized, forbidden, too_many_requests, http_<status>, "
+            "timeout, connection, malformed_answer, error)", ["reason"], registry=r,
+        )  # fmt: skip
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
 
 class MetricsServer:
-    """Serves /metrics, /healthz (main loop alive) and /readyz (assigned and sink reachable) on a thread."""
+    """Serves /metrics, /healthz (main loop alive) and /readyz (assigned and sink reachable) on a thread.
+
+    `not_ready_because()` returns '' when ready, else the reason /readyz gives with its 503."""
 
     def __init__(self, metrics: ProcessorMetrics, host: str, port: int,
-                 healthy: Callable[[], bool], ready: Callable[[], bool]) -> None:  # fmt: skip
+                 healthy: Callable[[], bool], not_ready_because: Callable[[], str]) -> None:  # fmt: skip
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -84,8 +91,8 @@ class MetricsServer:
                     ok = outer.healthy()
                     self._answer(200 if ok else 503, b"ok\n" if ok else b"main loop stalled\n")
                 elif path == "/readyz":
-                    ok = outer.ready()
-                    self._answer(200 if ok else 503, b"ready\n" if ok else b"not ready\n")
+                    why = outer.not_ready_because()
+                    self._answer(503 if why else 200, f"not ready: {why}\n".encode() if why else b"ready\n")
                 else:
                     self._answer(404, b"not found: try /metrics, /healthz or /readyz\n")
 
@@ -101,7 +108,7 @@ class MetricsServer:
 
         self.metrics = metrics
         self.healthy = healthy
-        self.ready = ready
+        self.not_ready_because = not_ready_because
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]

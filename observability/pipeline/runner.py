@@ -32,6 +32,7 @@ from elasticsearch import Elasticsearch
 from observability.pipeline.metrics import MetricsServer, ProcessorMetrics
 from observability.pipeline.sink import Position, Sink
 from observability.pipeline.sink_elasticsearch import BulkSettings, ElasticsearchSink
+from observability.pipeline.sink_health import SinkHealthLog
 from observability.pipeline.source import DeadLetterProducer, OffsetTracker, open_consumer
 from observability.pipeline.transform import DEAD, DROPPED, STORE, Transformer
 from observability.spec.processor import ProcessorConfig
@@ -65,6 +66,7 @@ class Processor:
         self._retry_at = 0.0
         self._last_flush = time.monotonic()
         self._last_lag = 0.0
+        self.sink_health = SinkHealthLog(log)
 
     # -- health ------------------------------------------------------------------------------------------
 
@@ -72,7 +74,15 @@ class Processor:
         return time.monotonic() - self.last_loop < 120
 
     def ready(self) -> bool:
-        return self.joined and getattr(self.sink, "up", True)
+        return not self.not_ready_because()
+
+    def not_ready_because(self) -> str:
+        """Why /readyz answers 503 ('' when ready): not in the group, or the sink is down."""
+        if not self.joined:
+            return "no partition assignment from the Kafka group yet (or it was lost)"
+        if not getattr(self.sink, "up", True):
+            return f"sink down ({getattr(self.sink, 'down_reason', '') or 'error'})"
+        return ""
 
     # -- rebalance callbacks (run inside consume()) -----------------------------------------------------
 
@@ -102,6 +112,8 @@ class Processor:
         for tp in partitions:
             self.tracker.forget((tp.topic, tp.partition))
             self.assigned.discard((tp.topic, tp.partition))
+        # Not ready until the group assigns partitions again: another member is reading them meanwhile.
+        self.joined = False
         log.warning("lost %s (session timed out); their uncommitted events will be re-read", _names(partitions))
 
     # -- the loop ----------------------------------------------------------------------------------------
@@ -195,7 +207,9 @@ class Processor:
             self.metrics.dead_lettered.labels("rejected").inc()
             self.dead_letter.send(item.original, "rejected", reason, item.position)
         self._retry_at = self._last_flush + result.retry_after if result.retry_after is not None else 0.0
-        if not getattr(self.sink, "up", True):
+        up = getattr(self.sink, "up", True)
+        self.sink_health.observe(up, getattr(self.sink, "down_reason", ""), getattr(self.sink, "last_error", ""))
+        if not up:
             # A failed request leaves reference cycles (exception tracebacks) that hold whole request bodies;
             # with the raised gen-0 threshold and the loop idle while paused they would wait long to be freed.
             gc.collect()
@@ -307,7 +321,9 @@ def run_processor(config: ProcessorConfig, client: Elasticsearch | None, sink: S
         assert client is not None, "run_processor needs an Elasticsearch client or a sink"
         sink = ElasticsearchSink(client, BulkSettings(batch_size=config.processing.batch_size), metrics)
     processor = Processor(config, sink, metrics)
-    server = MetricsServer(metrics, config.metrics.host, config.metrics.port, processor.healthy, processor.ready)
+    server = MetricsServer(
+        metrics, config.metrics.host, config.metrics.port, processor.healthy, processor.not_ready_because
+    )
     server.start()
     log.info("metrics on http://%s:%d/metrics", config.metrics.host, server.port)
     stop = threading.Event()

@@ -34,7 +34,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch
+from elasticsearch import ConnectionError as TransportConnectionError
 
 from observability.pipeline.metrics import ProcessorMetrics
 from observability.pipeline.sink import FlushResult, Position, SinkItem
@@ -173,6 +174,8 @@ class ElasticsearchSink:
         """False while the last request failed as a whole (Elasticsearch unreachable or overloaded)."""
         self.last_error = ""
         """The last whole-request failure, for logs and /readyz."""
+        self.down_reason = ""
+        """`failure_reason` of the last whole-request failure: a short label, also on the failures metric."""
 
     def setup(self) -> None:
         return None  # templates and ILM policy are created by apply.elasticsearch before the runner starts
@@ -328,8 +331,8 @@ class ElasticsearchSink:
             body = response.body
             items = body.get("items") if isinstance(body, dict) else None
             if not isinstance(items, list) or len(items) != len(chunk):
-                raise ValueError(f"_bulk answered {len(items) if isinstance(items, list) else 'no'} items "
-                                 f"for {len(chunk)} operations")  # fmt: skip
+                raise _MalformedAnswer(f"_bulk answered {len(items) if isinstance(items, list) else 'no'} items "
+                                       f"for {len(chunk)} operations")  # fmt: skip
         except ApiError as e:
             status = e.meta.status if isinstance(getattr(e.meta, "status", None), int) else 0
             if status in BISECTED_STATUSES:
@@ -339,7 +342,7 @@ class ElasticsearchSink:
                 return True
             return self._failed(e, str(status or "error"), chunk, started)
         except Exception as e:  # any other failure of the request or of its answer: retried, never a crash
-            return self._failed(e, "error", chunk, started)
+            return self._failed(e, "malformed" if isinstance(e, _MalformedAnswer) else "error", chunk, started)
         self.up = True
         self._observe(started, ok=True)
         if body.get("errors") is False:
@@ -377,6 +380,9 @@ class ElasticsearchSink:
         self._count_status(status, len(chunk))
         self._schedule_retries(chunk)
         self.last_error = f"{type(e).__name__}: {str(e)[:300]}"
+        self.down_reason = failure_reason(e)
+        if self.metrics is not None:
+            self.metrics.sink_failures.labels(self.down_reason).inc()
         return False
 
     def _bisect(self, chunk: list[_Pending], status: int, e: ApiError, result: FlushResult) -> None:
@@ -427,6 +433,28 @@ class ElasticsearchSink:
     def _count_status(self, status: str, count: int) -> None:
         if self.metrics is not None:
             self.metrics.bulk_items.labels(status).inc(count)
+
+
+class _MalformedAnswer(ValueError):
+    """Elasticsearch (or a proxy in front of it) answered 2xx with something that is not a `_bulk` answer."""
+
+
+def failure_reason(e: Exception) -> str:
+    """A short, bounded label for why a whole `_bulk` request failed: the metric label and the log's summary.
+
+    One of: `unauthorized` (401), `forbidden` (403), `too_many_requests` (429), `http_<status>` (any other
+    answer), `timeout`, `connection` (refused, reset, DNS, TLS), `malformed_answer`, `error`."""
+    if isinstance(e, ApiError):
+        status = getattr(e.meta, "status", None)
+        named = {401: "unauthorized", 403: "forbidden", 429: "too_many_requests"}
+        return named.get(status, f"http_{status}") if isinstance(status, int) else "error"
+    if isinstance(e, ConnectionTimeout):
+        return "timeout"
+    if isinstance(e, TransportConnectionError | OSError):
+        return "connection"
+    if isinstance(e, _MalformedAnswer):
+        return "malformed_answer"
+    return "error"
 
 
 def _error_text(body: Any) -> str:

@@ -140,7 +140,11 @@ class Filebeat(Component):
     compression: Literal["none", "gzip", "snappy", "lz4"] = Field(
         default="lz4", description="codecs Filebeat's Kafka output documents; it has no zstd"
     )
-    required_acks: Literal[-1, 0, 1] = 1
+    required_acks: Literal[-1, 0, 1] = Field(
+        default=-1,
+        description="Kafka acks Filebeat waits for: -1 all in-sync replicas (at least min.insync.replicas), "
+        "1 the leader only (an acknowledged event is lost if the leader fails before followers copy it), 0 none",
+    )
     max_message_bytes: int = Field(default=1_000_000, ge=1024)
     exporter_image: str = Field(
         default="docker.io/trustpilot/beat-exporter:0.4.0",

@@ -40,8 +40,10 @@ def render_processor(stack: Stack, version: KubeVersion, files: dict[str, str]) 
         "env": _credential_env(stack),
         "ports": [c.port(names.METRICS_PORT_NAME, proc.metrics_port)],
         "resources": c.resources(proc.resources),
-        "readinessProbe": c.http_probe("/metrics", names.METRICS_PORT_NAME, initial=5, period=10),
-        "livenessProbe": c.http_probe("/metrics", names.METRICS_PORT_NAME, initial=30, period=20, failures=6),
+        # /readyz: in the consumer group with partitions assigned and the sink answering; /healthz: the main
+        # loop turned within the last two minutes (a wedged loop is restarted, a slow Elasticsearch is not).
+        "readinessProbe": c.http_probe("/readyz", names.METRICS_PORT_NAME, initial=5, period=10),
+        "livenessProbe": c.http_probe("/healthz", names.METRICS_PORT_NAME, initial=30, period=20, failures=6),
         "securityContext": c.container_security(),
         "volumeMounts": [
             {"name": "config", "mountPath": config_dir, "readOnly": True},

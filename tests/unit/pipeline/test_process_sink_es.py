@@ -164,8 +164,8 @@ def test_index_template_shape() -> None:
 def test_metrics_server_endpoints() -> None:
     metrics = ProcessorMetrics()
     metrics.log_events.labels("checkout", "shop", "error").inc(3)
-    ready = {"value": False}
-    server = MetricsServer(metrics, "127.0.0.1", 0, lambda: True, lambda: ready["value"])
+    why = {"value": "sink down (unauthorized)"}
+    server = MetricsServer(metrics, "127.0.0.1", 0, lambda: True, lambda: why["value"])
     server.start()
     try:
         base = f"http://127.0.0.1:{server.port}"
@@ -176,8 +176,8 @@ def test_metrics_server_endpoints() -> None:
             urllib.request.urlopen(f"{base}/readyz")
             raise AssertionError("not ready yet must answer 503")
         except urllib.error.HTTPError as e:
-            assert e.code == 503
-        ready["value"] = True
+            assert e.code == 503 and e.read() == b"not ready: sink down (unauthorized)\n"
+        why["value"] = ""
         assert urllib.request.urlopen(f"{base}/readyz").status == 200
     finally:
         server.stop()

@@ -234,3 +234,30 @@ def test_an_event_whose_index_name_breaks_elasticsearch_rules_is_dead_lettered_w
     assert good.kind == STORE and good.item is not None and good.item.index == "app-2026.11.23"
     assert [index_name_problem(n) is None for n in ("logs-go-default", "_x", "a:b", "a#b", ".", "A", "é" * 128)] == [
         True, False, False, False, False, False, False]  # fmt: skip
+
+
+def _failing_reason(es_url: str, timeout: str = "2s") -> tuple[str, str, float]:
+    client = connect_elasticsearch(ElasticsearchSettings(url=es_url, request_timeout=timeout))
+    metrics = ProcessorMetrics()
+    sink = ElasticsearchSink(client, BulkSettings(batch_size=10, backoff_initial=0.01, backoff_max=0.02), metrics)
+    for i in range(5):
+        sink.add(_item(i))
+    assert sink.flush().confirmed == [] and not sink.up
+    failures = metrics.registry.get_sample_value("obs_processor_sink_failures_total", {"reason": sink.down_reason})
+    sink.close()
+    return sink.down_reason, sink.last_error, failures or 0.0
+
+
+@pytest.mark.timeout(60)
+def test_why_the_sink_is_down_is_kept_as_a_short_reason_and_counted_by_it() -> None:
+    with FakeElasticsearch(Faults(request_503=1.0)) as es:
+        reason, detail, count = _failing_reason(es.url)
+        assert (reason, count) == ("http_503", 1.0) and "503" in detail
+    with FakeElasticsearch(Faults(answer=lambda a: {"took": 1})) as es:
+        assert _failing_reason(es.url)[0] == "malformed_answer"
+    with FakeElasticsearch(Faults(slow=1.0, slow_seconds=3)) as es:
+        assert _failing_reason(es.url, timeout="1s")[0] == "timeout"
+    with FakeElasticsearch() as es:
+        closed = es.url
+    reason, detail, count = _failing_reason(closed)
+    assert (reason, count) == ("connection", 1.0), detail

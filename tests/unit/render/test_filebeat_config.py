@@ -94,7 +94,7 @@ def test_kafka_output_follows_the_spec() -> None:
     assert kafka["topic"] == "logs"
     assert "topics" not in kafka
     assert kafka["partition.round_robin"] == {"reachable_only": True}
-    assert (kafka["required_acks"], kafka["compression"], kafka["max_message_bytes"]) == (1, "lz4", 1_000_000)
+    assert (kafka["required_acks"], kafka["compression"], kafka["max_message_bytes"]) == (-1, "lz4", 1_000_000)
     assert not {"username", "password", "sasl.mechanism", "ssl.enabled"} & set(kafka)
 
 
