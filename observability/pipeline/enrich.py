@@ -25,6 +25,7 @@ from observability.pipeline.envelope import (
     InvalidEnvelope,
     envelope_from_event,
 )
+from observability.pipeline.jsonexact import loads_exact
 from observability.pipeline.parse import go_duration_ns
 from observability.pipeline.redact import Redactor
 
@@ -464,7 +465,7 @@ def index_for(settings: EnrichSettings, namespace: str, service: str, timestamp:
 
 def _custom_fields(text: bytes, redactor: Redactor) -> msgspec.Raw | None:
     """Filebeat's custom `fields` object, redacted (memoised per distinct object by EnvelopeReader.derive)."""
-    value = orjson.loads(text) if text else None
+    value = loads_exact(text) if text else None
     if value is not None and not isinstance(value, dict):
         raise InvalidEnvelope("fields is not an object")
     if not value:

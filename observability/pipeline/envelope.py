@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 import msgspec
 import orjson
 
+from observability.pipeline.jsonexact import loads_exact
+
 # Envelope nesting guard: Elasticsearch rejects documents nested deeper than index.mapping.depth.limit (20).
 MAX_ENVELOPE_DEPTH = 20
 # Filebeat's objects the document keeps as they are (kubernetes and container are also read, see enrich).
@@ -152,7 +154,7 @@ def check_event(raw: bytes | None, max_bytes: int) -> tuple[dict[str, Any] | Non
     if len(raw) > max_bytes:
         return None, "too_large", f"{len(raw)} bytes exceeds kafka.max_message_bytes={max_bytes}"
     try:
-        event = orjson.loads(raw)
+        event = loads_exact(raw)
     except orjson.JSONDecodeError as e:
         return None, "invalid_json", f"not a JSON Filebeat event: {e}"
     if not isinstance(event, dict):

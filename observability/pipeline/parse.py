@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from observability.pipeline.jsonexact import loads_exact
 from observability.pipeline.parse_text import parse_text, slog_level
 from observability.pipeline.textscan import HEAD as _HEAD
 from observability.pipeline.textscan import (
@@ -88,7 +89,7 @@ def _json_format(fields: dict[str, Any]) -> str:
 
 def _parse_json(text: str, reference: str | None) -> dict[str, Any] | None:
     try:
-        data = orjson.loads(text)
+        data = loads_exact(text)
     except orjson.JSONDecodeError:
         return None
     if not isinstance(data, dict):

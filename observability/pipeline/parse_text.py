@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from observability.pipeline.jsonexact import loads_exact
 from observability.pipeline.textscan import (
     HEAD,
     UNPARSED,
@@ -222,7 +223,7 @@ def _parse_zap_console(text: str) -> dict[str, Any] | None:
     fields: dict[str, Any] = {}
     if len(parts) > 1 and parts[-1].startswith("{"):
         try:
-            decoded = orjson.loads(parts[-1])
+            decoded = loads_exact(parts[-1])
             if isinstance(decoded, dict):
                 fields = decoded
                 parts.pop()
