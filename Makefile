@@ -9,7 +9,7 @@ PARTS ?=
 ## The parts the demo runs; the rest are for the tests.
 DEMO_PARTS ?= go-service
 
-.PHONY: venv system-deps tools test unit integration lint demo bench clean
+.PHONY: venv system-deps tools test unit integration lint demo bench mutants clean
 
 $(STAMP): pyproject.toml
 	@bash scripts/step.sh "Python virtualenv in $(VENV)" python3 -m venv $(VENV)
@@ -47,6 +47,11 @@ demo: $(STAMP) system-deps
 
 ## The processor benchmark (one JSON line; figures in docs/processor.md).
 bench: $(STAMP) ; $(PY) bench/process_bench.py
+
+## Plant each deliberate bug of scripts/mutants.py in a copy of the delivery code; fails if any survives its tests.
+mutants: $(STAMP)
+	@$(MAKE) --no-print-directory tools PARTS="kafka"
+	$(PY) scripts/mutants.py
 
 clean:
 	rm -rf build .demo .pytest_cache .mypy_cache .ruff_cache

@@ -17,7 +17,7 @@ from observability.spec.processor import ProcessorConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "doubles"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pipeline"))
-from test_process_reliability import Running, wait_for
+from pipeline_harness import Running, wait_for
 
 __all__ = ["Running", "wait_for"]
 

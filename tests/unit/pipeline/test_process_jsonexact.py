@@ -18,13 +18,14 @@ from observability.pipeline.sink import Position
 from observability.pipeline.transform import STORE, Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "doubles"))
-from filebeat_events import filebeat_event  # noqa: E402
+from filebeat_events import filebeat_event
 
 BIG = 123456789012345678901234567890
 
 
 def test_out_of_range_integers_come_back_as_their_digits_and_the_rest_unchanged() -> None:
-    text = f'{{"a": {BIG}, "max": {2**63 - 1}, "min": [{-(2**63)}, {-(2**63) - 1}], "u": {2**64 - 1}, "ns": "1732336642123456789"}}'
+    text = (f'{{"a": {BIG}, "max": {2**63 - 1}, "min": [{-(2**63)}, {-(2**63) - 1}], "u": {2**64 - 1}, '
+            '"ns": "1732336642123456789"}')
     assert loads_exact(text) == {
         "a": str(BIG), "max": 2**63 - 1, "min": [-(2**63), str(-(2**63) - 1)], "u": str(2**64 - 1),
         "ns": "1732336642123456789",
