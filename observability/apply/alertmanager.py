@@ -12,8 +12,8 @@ from pathlib import Path
 
 import requests
 
-from observability.apply.prometheus import ConfigStore, SyncResult, diff_files, post_reload
-from observability.errors import RemoteError
+from observability.apply.prometheus import HTTP_TIMEOUT, ConfigStore, SyncResult, diff_files, post_reload
+from observability.errors import FileError, RemoteError, connection_failure
 
 CONFIG_KEY = "alertmanager.yml"
 
@@ -21,13 +21,18 @@ CONFIG_KEY = "alertmanager.yml"
 def sync_alertmanager_local(
     config_text: str, config_path: Path, alertmanager_url: str | None, *, dry_run: bool = False
 ) -> SyncResult:
-    current = {CONFIG_KEY: config_path.read_text(encoding="utf-8")} if config_path.is_file() else {}
-    result = SyncResult(target=str(config_path))
-    result.changes = diff_files(current, {CONFIG_KEY: config_text}, str(config_path.parent))
-    if dry_run or not result.changes:
-        return result
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(config_text, encoding="utf-8")
+    if config_path.is_dir():
+        raise FileError(f"{config_path}: is a directory; give the path of the alertmanager.yml file to write")
+    try:
+        current = {CONFIG_KEY: config_path.read_text(encoding="utf-8")} if config_path.is_file() else {}
+        result = SyncResult(target=str(config_path))
+        result.changes = diff_files(current, {CONFIG_KEY: config_text}, str(config_path.parent))
+        if dry_run or not result.changes:
+            return result
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(config_text, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise FileError.from_os_error(e, config_path, doing="update the Alertmanager configuration") from None
     if alertmanager_url:
         post_reload(alertmanager_url, "Alertmanager")
         result.reloaded = True
@@ -76,16 +81,22 @@ def verify_alertmanager(url: str, session: requests.Session | None = None) -> Al
     http = session or requests.Session()
     base = url.rstrip("/")
     try:
-        status = http.get(f"{base}/api/v2/status", timeout=30)
-        alerts = http.get(f"{base}/api/v2/alerts", params={"active": "true"}, timeout=30)
+        status = http.get(f"{base}/api/v2/status", timeout=HTTP_TIMEOUT)
+        alerts = http.get(f"{base}/api/v2/alerts", params={"active": "true"}, timeout=HTTP_TIMEOUT)
+        for response in (status, alerts):
+            if response.status_code != 200:
+                raise RemoteError(
+                    f"Alertmanager at {url}: {response.url} answered {response.status_code}",
+                    status=response.status_code,
+                    hint="check that --alertmanager-url points at Alertmanager itself",
+                )
+        body = status.json()
+        config = (body.get("config") or {}).get("original", "")
+        receivers = [r.get("name", "") for r in http.get(f"{base}/api/v2/receivers", timeout=HTTP_TIMEOUT).json()]
+        return AlertmanagerReport(url, config, receivers, alerts.json())
+    except requests.exceptions.JSONDecodeError as e:
+        raise RemoteError(f"{url} does not answer like Alertmanager (not JSON)", hint="check --alertmanager-url") from e
     except requests.RequestException as e:
-        raise RemoteError(f"Alertmanager at {url} is unreachable: {e}", hint="check --alertmanager-url") from None
-    for response in (status, alerts):
-        if response.status_code != 200:
-            raise RemoteError(
-                f"Alertmanager at {url}: {response.url} answered {response.status_code}", status=response.status_code
-            )
-    body = status.json()
-    config = (body.get("config") or {}).get("original", "")
-    receivers = [r.get("name", "") for r in http.get(f"{base}/api/v2/receivers", timeout=30).json()]
-    return AlertmanagerReport(url, config, receivers, alerts.json())
+        raise RemoteError(
+            f"cannot reach Alertmanager at {url}: {connection_failure(e)}", hint="check --alertmanager-url"
+        ) from None

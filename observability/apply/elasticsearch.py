@@ -10,7 +10,7 @@ from __future__ import annotations
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch.serializer import OrjsonSerializer
 
-from observability.errors import RemoteError
+from observability.errors import RemoteError, connection_failure
 from observability.render.elasticsearch import ilm_policy_body, index_template_body, template_names
 from observability.spec.model import duration_seconds
 from observability.spec.processor import ElasticsearchSettings
@@ -58,7 +58,8 @@ def ensure_log_templates(client: Elasticsearch, settings: ElasticsearchSettings)
         ) from e
     except TransportError as e:
         raise RemoteError(
-            f"cannot reach Elasticsearch at {settings.url} to create index template {template!r}: {e}",
+            f"cannot reach Elasticsearch at {settings.url} to create index template {template!r}: "
+            f"{connection_failure(e)}",
             hint="check elasticsearch.url (or OBS_PROCESSOR_ELASTICSEARCH_URL) and that Elasticsearch is up",
         ) from e
     return [

@@ -20,7 +20,7 @@ import niquests
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaException
 
-from observability.errors import RemoteError
+from observability.errors import RemoteError, connection_failure
 from observability.render.dashboards import MANAGED_TAG
 from observability.render.names import alertmanager_url, elasticsearch_url, prometheus_url
 from observability.spec import Stack
@@ -78,8 +78,9 @@ class Grafana:
             ) from e
         except niquests.exceptions.RequestException as e:
             raise RemoteError(
-                f"cannot reach Grafana at {self.url}: {e}", hint="check --url and that Grafana is running"
-            ) from e
+                f"cannot reach Grafana at {self.url}: {connection_failure(e)}",
+                hint="check --url (or $GRAFANA_URL) and that Grafana is running",
+            ) from None
 
     def get_or_none(self, path: str) -> Any:
         try:

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from observability.errors import RemoteError
+from observability.errors import RemoteError, connection_failure
 
 DATA_VIEW_ID = "obs-logs"
 ERRORS_SEARCH_ID = "obs-errors"
@@ -85,7 +85,9 @@ def _request(
     try:
         response = session.request(method, url, json=body, timeout=timeout)
     except requests.RequestException as e:
-        raise RemoteError(f"cannot reach Kibana: {method} {url}: {e}", hint="check --kibana-url") from e
+        raise RemoteError(
+            f"cannot reach Kibana: {method} {url}: {connection_failure(e)}", hint="check --kibana-url"
+        ) from None
     if missing_ok and response.status_code == 404:
         return None
     if response.status_code >= 400:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from observability.apply.cluster.client import FIELD_MANAGER, ClusterInfo, ObjectRef, ResourceInfo
-from observability.errors import ClusterError
+from observability.errors import ClusterError, connection_failure
 
 T = TypeVar("T")
 _MAX_BODY = 500
@@ -89,13 +89,13 @@ def translate_exception(e: BaseException, *, verb: str, target: str, server: str
     reason = e.reason if isinstance(e, MaxRetryError) and e.reason is not None else e
     if isinstance(reason, SSLError):
         return ClusterError(
-            f"TLS error talking to {server}: {reason}",
+            f"TLS error talking to {server}: {connection_failure(reason)}",
             hint="check the certificate-authority of this cluster in your kubeconfig",
         )
     # urllib3's NewConnectionError subclasses its TimeoutError: check refused connections first.
     if isinstance(reason, (NewConnectionError, ProtocolError, ConnectionError)):
         return ClusterError(
-            f"cannot reach the API server at {server}: {reason}",
+            f"cannot reach the API server at {server}: {connection_failure(reason)}",
             hint="check that the cluster is running and that --kubeconfig/--context point at it",
         )
     if isinstance(reason, (TimeoutError, socket.timeout)):
@@ -105,7 +105,7 @@ def translate_exception(e: BaseException, *, verb: str, target: str, server: str
         )
     if isinstance(reason, OSError):
         return ClusterError(
-            f"cannot reach the API server at {server}: {reason}",
+            f"cannot reach the API server at {server}: {connection_failure(reason)}",
             hint="check that the cluster is running and that --kubeconfig/--context point at it",
         )
     return ClusterError(f"{verb} {target} failed: {type(e).__name__}: {e}")
@@ -120,6 +120,15 @@ class KubernetesCluster:
         self._timeout = request_timeout
         self._dyn_client: Any = None
         self._resources: dict[tuple[str, str], Any] = {}
+
+    @property
+    def api_client(self) -> Any:
+        """The configured kubernetes.client.ApiClient, for the typed APIs (CoreV1Api, ...)."""
+        return self._api
+
+    @property
+    def server(self) -> str:
+        return self._server
 
     @property
     def _dyn(self) -> Any:
@@ -271,22 +280,43 @@ class KubernetesCluster:
         return bool((result.to_dict().get("status") or {}).get("allowed"))
 
 
+def kubeconfig_paths(kubeconfig: str | None) -> tuple[list[str], str]:
+    """The kubeconfig files kubectl would read (--kubeconfig, else $KUBECONFIG, else ~/.kube/config), and where
+    that choice came from, for messages. Read at call time: the client library reads $KUBECONFIG at import."""
+    if kubeconfig:
+        return [kubeconfig], f"--kubeconfig {kubeconfig}"
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return [p for p in env.split(os.pathsep) if p], f"$KUBECONFIG={env}"
+    default = os.path.expanduser("~/.kube/config")
+    return [default], f"{default} (the default; $KUBECONFIG is not set)"
+
+
 def connect(
     kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False, request_timeout: float = 30.0
 ) -> tuple[KubernetesCluster, ClusterInfo]:
     """Load credentials (kubeconfig + context, or the pod's service account) and return a client + who it is."""
+    import yaml
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
     configuration = client.Configuration()
+    paths, where = kubeconfig_paths(kubeconfig)
+    if in_cluster:
+        where = "the in-cluster service account"
     try:
         if in_cluster:
             config.load_incluster_config(client_configuration=configuration)
             info = ClusterInfo(server=configuration.host, context=None, cluster=None, in_cluster=True)
         else:
-            path = kubeconfig or None
-            if path and not os.path.exists(path):
-                raise ClusterError(f"kubeconfig {path} does not exist", hint="pass an existing file to --kubeconfig")
+            existing = [p for p in paths if os.path.isfile(p)]
+            if not existing:
+                raise ClusterError(
+                    f"no kubeconfig: {where} is not a file",
+                    hint="pass --kubeconfig FILE or point $KUBECONFIG at your cluster's kubeconfig "
+                    "(kind, minikube and k3s write one)",
+                )
+            path = os.pathsep.join(existing)
             contexts, active = config.list_kube_config_contexts(config_file=path)
             chosen = context or (active or {}).get("name")
             entry = next((c for c in contexts if c.get("name") == chosen), None)
@@ -301,14 +331,17 @@ def connect(
                 server=configuration.host, context=chosen, cluster=(entry.get("context") or {}).get("cluster")
             )
     except ConfigException as e:
-        where = (
-            "in-cluster service account"
-            if in_cluster
-            else (kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config")
-        )
         raise ClusterError(
             f"cannot load Kubernetes credentials from {where}: {e}",
             hint="pass --kubeconfig and --context, or --in-cluster when running in a pod",
+        ) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, TypeError):
+        # The client reads the file with yaml.safe_load and indexes into it: a file that is not a
+        # kubeconfig mapping surfaces as one of these.
+        raise ClusterError(
+            f"cannot read the kubeconfig {where}: it is not a kubeconfig (a YAML mapping of clusters, users "
+            "and contexts)",
+            hint="`kubectl config view` shows what kubectl makes of it; pass another file with --kubeconfig",
         ) from None
     configuration.retries = 1
     api_client = client.ApiClient(configuration)

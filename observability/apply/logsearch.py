@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from observability.errors import ObservabilityError, RemoteError
+from observability.errors import ObservabilityError, RemoteError, connection_failure
 from observability.pipeline.store_sqlite import (
     FULL_TEXT_FIELDS,
     LEVEL_FIELD,
@@ -210,7 +210,7 @@ class ElasticsearchLogSearch:
             ) from e
         except TransportError as e:
             raise RemoteError(
-                f"cannot reach Elasticsearch at {self.url}: {e}",
+                f"cannot reach Elasticsearch at {self.url}: {connection_failure(e)}",
                 hint="check ES_URL (e.g. http://localhost:9200), or unset it to search the local store",
             ) from e
         hits = response["hits"]["hits"]

@@ -19,7 +19,10 @@ from typing import Any, Protocol
 
 import requests
 
-from observability.errors import RemoteError
+from observability.errors import FileError, RemoteError, connection_failure
+
+HTTP_TIMEOUT = (5.0, 30.0)
+"""Seconds to connect, then to wait for an answer, for every HTTP call to Prometheus or Alertmanager."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,12 @@ def post_reload(url: str, what: str, session: requests.Session | None = None) ->
     """POST <url>/-/reload; RemoteError with the server's reason (e.g. a config error) on failure."""
     http = session or requests.Session()
     try:
-        response = http.post(f"{url.rstrip('/')}/-/reload", timeout=30)
+        response = http.post(f"{url.rstrip('/')}/-/reload", timeout=HTTP_TIMEOUT)
     except requests.RequestException as e:
-        raise RemoteError(f"{what} at {url} is unreachable: {e}", hint="check the URL and that it runs") from None
+        raise RemoteError(
+            f"cannot reach {what} at {url} to reload it: {connection_failure(e)}",
+            hint="check the URL and that it runs",
+        ) from None
     if response.status_code == 403:
         raise RemoteError(
             f"{what} at {url} refused /-/reload",
@@ -85,32 +91,48 @@ def post_reload(url: str, what: str, session: requests.Session | None = None) ->
 def read_dir(directory: Path, suffixes: tuple[str, ...]) -> dict[str, str]:
     if not directory.is_dir():
         return {}
-    return {
-        p.name: p.read_text(encoding="utf-8")
-        for p in sorted(directory.iterdir())
-        if p.is_file() and p.suffix in suffixes
-    }
+    found = {}
+    for p in sorted(directory.iterdir()):
+        if p.is_file() and p.suffix in suffixes:
+            try:
+                found[p.name] = p.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise FileError.from_os_error(e, p, doing="read the rule file") from None
+    return found
 
 
 def sync_rules_local(
     rule_files: dict[str, str], rules_dir: Path, prometheus_url: str | None, *, dry_run: bool = False
 ) -> SyncResult:
     """Make rules_dir hold exactly `rule_files` (flat names), then reload Prometheus if anything changed."""
+    if rules_dir.exists() and not rules_dir.is_dir():
+        raise FileError(f"{rules_dir}: is a file, not a rule directory; give the directory Prometheus loads rules from")
     result = SyncResult(target=str(rules_dir))
     result.changes = diff_files(read_dir(rules_dir, (".yaml", ".yml")), rule_files, str(rules_dir))
     if dry_run or not result.changes:
         return result
-    rules_dir.mkdir(parents=True, exist_ok=True)
-    for change in result.changes:
-        path = rules_dir / change.name
-        if change.action == "delete":
-            path.unlink()
-        else:
-            path.write_text(rule_files[change.name], encoding="utf-8")
+    write_files(rules_dir, result.changes, rule_files, "the rule directory")
     if prometheus_url:
         post_reload(prometheus_url, "Prometheus")
         result.reloaded = True
     return result
+
+
+def write_files(directory: Path, changes: list[FileChange], wanted: dict[str, str], what: str) -> None:
+    """Apply `changes` to the files in `directory` (created if missing); FileError names the path and why."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FileError.from_os_error(e, directory, doing=f"create {what}") from None
+    for change in changes:
+        path = directory / change.name
+        try:
+            if change.action == "delete":
+                path.unlink()
+            else:
+                path.write_text(wanted[change.name], encoding="utf-8")
+        except OSError as e:
+            raise FileError.from_os_error(e, path, doing=f"{change.action} a file in {what}") from None
 
 
 class ConfigStore(Protocol):
@@ -188,18 +210,40 @@ class PrometheusReport:
 
 def verify_prometheus(url: str, *, expected_groups: set[str] | None = None) -> PrometheusReport:
     """Rules loaded and healthy, and the firing alerts, read through prometheus-api-client."""
-    from prometheus_api_client import PrometheusConnect  # heavy import (pandas), only when verifying
+    from prometheus_api_client import PrometheusApiClientException, PrometheusConnect  # heavy (pandas): lazy
+    from urllib3.util.retry import Retry
 
-    prom = PrometheusConnect(url=url, disable_ssl=True)
-    if not prom.check_prometheus_connection():
-        raise RemoteError(f"Prometheus at {url} is unreachable", hint="check --prometheus-url / port-forward")
-    # prometheus-api-client has no rules call; its session reaches the same server with the same settings.
-    response = prom._session.get(f"{url.rstrip('/')}/api/v1/rules", timeout=30)
-    if response.status_code != 200:
+    # The client's default retries a refused connection with 2 s and 4 s of backoff: a typo in the URL
+    # should fail at once; only answers of an overloaded server are worth a retry.
+    retry = Retry(total=3, connect=0, backoff_factor=0.5, status_forcelist=[502, 503, 504])
+    prom = PrometheusConnect(url=url, disable_ssl=True, retry=retry, timeout=HTTP_TIMEOUT)
+    try:
+        if not prom.check_prometheus_connection():
+            raise RemoteError(f"Prometheus at {url} answered with an error", hint="check --prometheus-url")
+        # prometheus-api-client has no rules call; its session reaches the same server with the same settings.
+        response = prom._session.get(f"{url.rstrip('/')}/api/v1/rules", timeout=HTTP_TIMEOUT)
+        if response.status_code != 200:
+            raise RemoteError(
+                f"Prometheus at {url}: /api/v1/rules answered {response.status_code}",
+                status=response.status_code,
+                hint="check that --prometheus-url points at Prometheus itself",
+            )
+        groups: list[dict[str, Any]] = response.json()["data"]["groups"]
+        firing = [dict(s["metric"]) for s in prom.custom_query('ALERTS{alertstate="firing"}')]
+    except requests.exceptions.JSONDecodeError as e:
         raise RemoteError(
-            f"Prometheus at {url}: /api/v1/rules answered {response.status_code}", status=response.status_code
-        )
-    groups: list[dict[str, Any]] = response.json()["data"]["groups"]
+            f"{url} does not answer like Prometheus (/api/v1/rules is not JSON)", hint="check --prometheus-url"
+        ) from e
+    except requests.RequestException as e:
+        raise RemoteError(
+            f"cannot reach Prometheus at {url}: {connection_failure(e)}",
+            hint="check --prometheus-url (in a cluster: kubectl port-forward svc/<prometheus> 9090)",
+        ) from None
+    except (KeyError, TypeError, PrometheusApiClientException) as e:
+        raise RemoteError(
+            f"{url} does not answer like Prometheus ({type(e).__name__}: {str(e)[:200]})",
+            hint="check --prometheus-url",
+        ) from None
     rules = [
         RuleHealth(g["name"], r.get("name", ""), r.get("health", "unknown"), r.get("lastError", ""))
         for g in groups
@@ -208,25 +252,31 @@ def verify_prometheus(url: str, *, expected_groups: set[str] | None = None) -> P
     if expected_groups is not None:
         loaded = {g["name"] for g in groups}
         rules += [RuleHealth(name, "", "missing", "group not loaded") for name in sorted(expected_groups - loaded)]
-    firing = [dict(s["metric"]) for s in prom.custom_query('ALERTS{alertstate="firing"}')]
     return PrometheusReport(url, rules, firing)
 
 
 class KubernetesConfigStore:
     """ConfigStore over the official kubernetes client (kubeconfig or in-cluster config)."""
 
-    def __init__(self, context: str | None = None) -> None:
-        from kubernetes import client, config
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None) -> None:
+        import os
 
-        try:
-            config.load_kube_config(context=context)
-        except Exception:  # no kubeconfig: fall back to the pod's service account
-            config.load_incluster_config()
-        self._core = client.CoreV1Api()
+        from kubernetes import client
+
+        from observability.apply.kubernetes import connect, kubeconfig_paths
+
+        # No kubeconfig inside a pod: use the pod's service account, as the official client does.
+        in_cluster = "KUBERNETES_SERVICE_HOST" in os.environ and not any(
+            os.path.isfile(p) for p in kubeconfig_paths(kubeconfig)[0]
+        )
+        cluster, _ = connect(kubeconfig, context, in_cluster)
+        self._server = cluster.server
+        self._core = client.CoreV1Api(cluster.api_client)
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         from kubernetes.client.exceptions import ApiException
 
+        from observability.apply.kubernetes import translate_exception
         from observability.errors import ClusterError
 
         try:
@@ -239,13 +289,16 @@ class KubernetesConfigStore:
                 status=e.status,
                 hint="check your kubeconfig context and RBAC (get/update configmaps, secrets, services/proxy)",
             ) from None
+        except Exception as e:
+            verb, _, target = what.partition(" ")
+            raise translate_exception(e, verb=verb, target=target, server=self._server) from None
 
     def read_config_map(self, namespace: str, name: str) -> dict[str, str] | None:
         obj = self._call(f"read configmap {namespace}/{name}", self._core.read_namespaced_config_map, name, namespace)
         return None if obj is None else dict(obj.data or {})
 
     def write_config_map(self, namespace: str, name: str, data: dict[str, str]) -> None:
-        obj = self._core.read_namespaced_config_map(name, namespace)
+        obj = self._call(f"get configmap {namespace}/{name}", self._core.read_namespaced_config_map, name, namespace)
         obj.data = data
         self._call(
             f"update configmap {namespace}/{name}", self._core.replace_namespaced_config_map, name, namespace, obj
@@ -262,7 +315,7 @@ class KubernetesConfigStore:
     def write_secret(self, namespace: str, name: str, data: dict[str, str]) -> None:
         import base64
 
-        obj = self._core.read_namespaced_secret(name, namespace)
+        obj = self._call(f"get secret {namespace}/{name}", self._core.read_namespaced_secret, name, namespace)
         obj.data = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
         self._call(f"update secret {namespace}/{name}", self._core.replace_namespaced_secret, name, namespace, obj)
 

@@ -16,7 +16,8 @@ from observability.check.alerts_lint import Problem, lint_rule_files
 from observability.check.alerts_routing import routing_tree
 from observability.check.alerts_routing_tests import ROUTING_TESTS_FILE, parse_routing_tests, run_routing_tests
 from observability.cli import app
-from observability.cli.io import read_spec
+from observability.cli.io import read_spec, read_text
+from observability.cli.params import KUBECONFIG_OPTION, http_url, one_of, seconds
 from observability.errors import CheckError
 from observability.render.alertmanager import render_alertmanager_config, render_alertmanager_dict
 from observability.render.names import ALERTMANAGER_SECRETS_DIR
@@ -42,7 +43,7 @@ def _rule_sources(paths: list[Path]) -> dict[str, str]:
             raise CheckError(f"{path}: no such file or directory")
         for file in candidates:
             if file.name != ROUTING_TESTS_FILE:
-                found[str(file)] = file.read_text(encoding="utf-8")
+                found[str(file)] = read_text(file, "read the rule file")
     return found
 
 
@@ -51,7 +52,7 @@ def _alerts_dir_sources(alerts: Path) -> dict[str, str]:
     if not alerts.is_dir():
         return {}
     return {
-        str(p.relative_to(alerts)): p.read_text(encoding="utf-8")
+        str(p.relative_to(alerts)): read_text(p, "read the rule file", "--alerts")
         for p in sorted(alerts.rglob("*"))
         if p.is_file() and p.suffix in (".yaml", ".yml")
     }
@@ -61,10 +62,10 @@ def _alerts_dir_sources(alerts: Path) -> dict[str, str]:
 def lint(
     paths: list[Path] = typer.Argument(None, help="rule files or directories (default: alerts/)"),
     spec: Path | None = typer.Option(None, "--spec", "-f", help="also lint the SLO rules generated from this spec"),
-    scrape_interval: str | None = typer.Option(None, help="default: the spec's, else 30s"),
+    scrape_interval: float | None = typer.Option(None, parser=seconds, help="default: the spec's, else 30s"),
     runbooks: Path = typer.Option(Path("docs/runbooks"), help="runbook pages; checked when the directory exists"),
     promtool: bool = typer.Option(True, "--promtool/--no-promtool", help="also run `promtool check rules`"),
-    output_format: str = typer.Option("text", "--format", help="text or json"),
+    output_format: str = typer.Option("text", "--format", callback=one_of("text", "json"), help="text or json"),
 ) -> None:
     """promtool check rules + our checks; `file:line: group/alert: problem`; exit 1 on errors."""
     from observability.local.tools import promtool_check_rules
@@ -76,7 +77,7 @@ def lint(
         if generated:
             files[f"<generated from {spec}>/{SLO_RULES_FILE}"] = generated
     interval = (
-        duration_seconds(scrape_interval)
+        scrape_interval
         if scrape_interval
         else (duration_seconds(stack.metrics.prometheus.scrape_interval) if stack else 30.0)
     )
@@ -132,7 +133,7 @@ def test(
     if not result.ok:
         typer.echo(result.output)
         failed = True
-    tests = {str(p): p.read_text(encoding="utf-8") for p in test_files}
+    tests = {str(p): read_text(p, "read the promtool test file", "--tests") for p in test_files}
     rule_files = {
         f"{alerts}/{n}": t for n, t in _alerts_dir_sources(alerts).items() if not n.endswith(ROUTING_TESTS_FILE)
     }
@@ -146,7 +147,7 @@ def test(
     if routing_file.is_file():
         tree = routing_tree(render_alertmanager_dict(read_spec(spec)))
         results = run_routing_tests(
-            tree, parse_routing_tests(routing_file.read_text(encoding="utf-8"), str(routing_file))
+            tree, parse_routing_tests(read_text(routing_file, "read the routing tests", "--routing"), str(routing_file))
         )
         bad = [r for r in results if not r.ok]
         typer.echo(f"routing tests: {len(results) - len(bad)}/{len(results)} passed ({routing_file} against {spec})")
@@ -177,11 +178,16 @@ def sync(
     spec: Path = _SPEC,
     alerts: Path = _ALERTS,
     cluster: bool = typer.Option(False, "--cluster", help="update the ConfigMap/Secret in the cluster"),
+    kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = typer.Option(None, help="kubeconfig context (with --cluster)"),
     rules_dir: Path | None = typer.Option(None, help="local: directory Prometheus loads rule files from"),
-    prometheus_url: str | None = typer.Option(None, help="local: Prometheus to reload after changes"),
+    prometheus_url: str | None = typer.Option(
+        None, callback=http_url, help="local: Prometheus to reload after changes"
+    ),
     alertmanager_config: Path | None = typer.Option(None, help="local: alertmanager.yml path to write"),
-    alertmanager_url: str | None = typer.Option(None, help="local: Alertmanager to reload after changes"),
+    alertmanager_url: str | None = typer.Option(
+        None, callback=http_url, help="local: Alertmanager to reload after changes"
+    ),
     secrets_dir: str = typer.Option(ALERTMANAGER_SECRETS_DIR, help="where receiver secret files are (local)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show the diff only"),
 ) -> None:
@@ -193,6 +199,10 @@ def sync(
     from observability.render import names
 
     stack = read_spec(spec)
+    if not cluster and rules_dir is None and alertmanager_config is None:
+        raise CheckError("nothing to sync to", hint="give --rules-dir/--alertmanager-config (local) or --cluster")
+    # Credentials first: a missing kubeconfig should not wait for the promtool and amtool checks.
+    store = prom_apply.KubernetesConfigStore(str(kubeconfig) if kubeconfig else None, context) if cluster else None
     rules = render_rule_files(stack, _alerts_dir_sources(alerts))
     am_text = render_alertmanager_config(stack, secrets_dir=ALERTMANAGER_SECRETS_DIR if cluster else secrets_dir)
     # Never push something the servers would refuse: check with the real tools first.
@@ -202,10 +212,9 @@ def sync(
     am_checked = amtool_check_config(am_text)
     if not am_checked.ok:
         raise CheckError(f"alertmanager.yml fails amtool check-config:\n{am_checked.output}")
-    if cluster:
+    if store is not None:
         from observability.render.manifests.prometheus import config_map_key
 
-        store = prom_apply.KubernetesConfigStore(context)
         ns = stack.cluster.namespace
         target = prom_apply.ClusterTarget(
             ns,
@@ -223,8 +232,6 @@ def sync(
         )
         _echo_changes(am_apply.sync_alertmanager_cluster(am_text, store, am_target, dry_run=dry_run))
         return
-    if rules_dir is None and alertmanager_config is None:
-        raise CheckError("nothing to sync to", hint="give --rules-dir/--alertmanager-config (local) or --cluster")
     if rules_dir is not None:
         flat = {rule_file_name(n): t for n, t in rules.items()}
         _echo_changes(prom_apply.sync_rules_local(flat, rules_dir, prometheus_url, dry_run=dry_run))
@@ -239,8 +246,10 @@ def sync(
 
 @alerts_app.command("verify")
 def verify(
-    prometheus_url: str = typer.Option(..., help="e.g. http://localhost:9090 (port-forward in a cluster)"),
-    alertmanager_url: str | None = typer.Option(None, help="e.g. http://localhost:9093"),
+    prometheus_url: str = typer.Option(
+        ..., callback=http_url, help="e.g. http://localhost:9090 (port-forward in a cluster)"
+    ),
+    alertmanager_url: str | None = typer.Option(None, callback=http_url, help="e.g. http://localhost:9093"),
 ) -> None:
     """Every rule loaded with health ok and no evaluation error; Alertmanager config loaded; firing alerts."""
     from observability.apply.alertmanager import verify_alertmanager

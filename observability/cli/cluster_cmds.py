@@ -7,7 +7,6 @@ own Kubernetes version, and runs the preflight checks before any change.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,14 +32,13 @@ from observability.apply.cluster.wait import ComponentHealth, wait_until_ready
 from observability.apply.kubernetes import connect
 from observability.cli import app
 from observability.cli.io import read_sources, read_spec
+from observability.cli.params import KUBECONFIG_OPTION, seconds
 from observability.errors import ClusterError
 from observability.render import render_stack
-from observability.spec import duration_seconds
 
 SPEC = typer.Option(Path("stack.yaml"), "--spec", "-f", help="the stack spec to read")
 ALERTS = typer.Option(Path("alerts"), "--alerts", help="directory of Prometheus rule files")
 DASHBOARDS = typer.Option(Path("dashboards"), "--dashboards", help="directory of dashboard definitions")
-KUBECONFIG = typer.Option(None, "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
 CONTEXT = typer.Option(None, "--context", help="kubeconfig context (default: the current context)")
 IN_CLUSTER = typer.Option(False, "--in-cluster", help="use the pod's service account instead of a kubeconfig")
 PRUNE = typer.Option(False, "--prune", help="delete objects this instance applied earlier that are no longer rendered")
@@ -115,20 +113,12 @@ def _echo_kept_claims(session: Session) -> None:
         )
 
 
-def _parse_timeout(text: str) -> float:
-    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
-        return float(text)
-    if re.fullmatch(r"([0-9]+(ms|s|m|h))+", text):
-        return duration_seconds(text)
-    raise typer.BadParameter(f"must be seconds or a duration such as 90s or 5m, got {text!r}", param_hint="--timeout")
-
-
 @app.command()
 def plan(
     spec: Path = SPEC,
     alerts: Path = ALERTS,
     dashboards: Path = DASHBOARDS,
-    kubeconfig: Path | None = KUBECONFIG,
+    kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,
     prune: bool = PRUNE,
@@ -153,16 +143,17 @@ def apply(
     spec: Path = SPEC,
     alerts: Path = ALERTS,
     dashboards: Path = DASHBOARDS,
-    kubeconfig: Path | None = KUBECONFIG,
+    kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,
     prune: bool = PRUNE,
     force_conflicts: bool = FORCE,
     wait: bool = typer.Option(True, "--wait/--no-wait", help="wait until every component is ready"),
-    timeout: str = typer.Option("5m", "--timeout", help="how long each component may take to become ready"),
+    timeout: float = typer.Option(
+        "5m", "--timeout", parser=seconds, help="how long each component may take to become ready"
+    ),
 ) -> None:
     """Server-side apply the stack in dependency order; optionally prune and wait for readiness."""
-    seconds = _parse_timeout(timeout)
     session, values = _open(spec, alerts, dashboards, kubeconfig, context, in_cluster)
     _preflight(session, "apply", prune=prune, take_over=force_conflicts)
     changes = apply_target(
@@ -179,7 +170,7 @@ def apply(
             f"{counts['unchanged']} unchanged, {counts['prune']} pruned"
         )
     if wait:
-        _wait(session, seconds)
+        _wait(session, timeout)
 
 
 def _wait(session: Session, timeout: float) -> None:
@@ -212,7 +203,7 @@ def status(
     spec: Path = SPEC,
     alerts: Path = ALERTS,
     dashboards: Path = DASHBOARDS,
-    kubeconfig: Path | None = KUBECONFIG,
+    kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,
     as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
@@ -281,15 +272,14 @@ def destroy(
     spec: Path = SPEC,
     alerts: Path = ALERTS,
     dashboards: Path = DASHBOARDS,
-    kubeconfig: Path | None = KUBECONFIG,
+    kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,
     yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
     delete_data: bool = typer.Option(False, "--delete-data", help="also delete PersistentVolumeClaims (data!)"),
-    timeout: str = typer.Option("2m", "--timeout", help="how long to wait for everything to be gone"),
+    timeout: float = typer.Option("2m", "--timeout", parser=seconds, help="how long to wait for everything to be gone"),
 ) -> None:
     """Delete everything of this instance in reverse order; volume claims are kept unless --delete-data."""
-    seconds = _parse_timeout(timeout)
     session, _ = _open(spec, alerts, dashboards, kubeconfig, context, in_cluster)
     _preflight(session, "destroy")
     doomed = select_destroy(session.client, session.target, delete_data=delete_data)
@@ -309,12 +299,12 @@ def destroy(
         session.client,
         doomed,
         session.target,
-        timeout=seconds,
+        timeout=timeout,
         on_delete=lambda ref, existed: typer.echo(f"  deleted {ref}" if existed else f"  already gone {ref}"),
     )
     if left:
         raise ClusterError(
-            f"still present after {seconds:g}s: {', '.join(left)}",
+            f"still present after {timeout:g}s: {', '.join(left)}",
             hint="finalizers or a stopped controller-manager can hold objects; re-run `obs destroy` later",
         )
     rest = "; kept what is listed above" if doomed.kept else f", nothing of instance {session.target.instance} left"

@@ -23,7 +23,8 @@ from observability.apply.grafana import (
 from observability.apply.kibana import KibanaTarget, sync_kibana
 from observability.check.dashboards import lint_dashboards
 from observability.cli import app
-from observability.cli.io import read_spec, write_tree
+from observability.cli.io import read_spec, read_text, write_tree
+from observability.cli.params import http_url
 from observability.errors import CheckError, ObservabilityError
 from observability.render.dashboard_export import export_definition
 from observability.render.dashboards import compile_sources
@@ -35,7 +36,9 @@ dashboards_app = typer.Typer(
 app.add_typer(dashboards_app, name="dashboards")
 
 DIR_OPTION = typer.Option(Path("dashboards"), "--dashboards", "-d", help="directory of dashboard definitions")
-URL_OPTION = typer.Option(..., "--url", envvar="GRAFANA_URL", help="Grafana base URL, e.g. http://localhost:3000")
+URL_OPTION = typer.Option(
+    ..., "--url", envvar="GRAFANA_URL", callback=http_url, help="Grafana base URL, e.g. http://localhost:3000"
+)
 TOKEN_OPTION = typer.Option(None, "--token", envvar="GRAFANA_TOKEN", help="service account token")
 USER_OPTION = typer.Option(None, "--user", envvar="GRAFANA_USER", help="basic auth user (instead of a token)")
 PASSWORD_OPTION = typer.Option(None, "--password", envvar="GRAFANA_PASSWORD", help="basic auth password")
@@ -45,7 +48,7 @@ def _compiled(directory: Path) -> dict[str, dict[str, Any]]:
     if not directory.is_dir():
         raise CheckError(f"{directory}/ is not a directory; pass --dashboards DIR")
     sources = {
-        str(path.relative_to(directory)): path.read_text(encoding="utf-8")
+        str(path.relative_to(directory)): read_text(path, "read the dashboard definition")
         for path in sorted(directory.rglob("*.y*ml"))
         if path.is_file() and not path.name.startswith(".")
     }
@@ -100,7 +103,9 @@ def sync(
     prune: bool = typer.Option(False, "--prune", help="delete managed dashboards no longer in the directory"),
     force: bool = typer.Option(False, "--force", help="overwrite dashboards edited in Grafana since the last sync"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show what would change, change nothing"),
-    kibana_url: str | None = typer.Option(None, "--kibana-url", envvar="KIBANA_URL", help="also sync Kibana objects"),
+    kibana_url: str | None = typer.Option(
+        None, "--kibana-url", envvar="KIBANA_URL", callback=http_url, help="also sync Kibana objects"
+    ),
     kibana_user: str | None = typer.Option(None, "--kibana-user", envvar="KIBANA_USER"),
     kibana_password: str | None = typer.Option(None, "--kibana-password", envvar="KIBANA_PASSWORD"),
 ) -> None:
@@ -168,8 +173,7 @@ def export(
     target = dashboards / (name or f"{uid}.yaml")
     if target.exists() and not overwrite:
         raise ObservabilityError(f"{target} exists; pass --overwrite to replace it or --name to pick another file")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    write_tree(target.parent, {target.name: text}, flag="--dashboards")
     for warning in warnings:
         typer.echo(f"  warning: {warning}", err=True)
     typer.echo(f"exported {uid} ({live.get('title')}) to {target}; review it, then `obs dashboards lint`")

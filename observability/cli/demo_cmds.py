@@ -18,11 +18,12 @@ from rich.live import Live
 
 from observability.cli import app
 from observability.cli.io import read_sources
+from observability.cli.params import http_url, positive
 from observability.demo.run import Demo, DemoOptions
 from observability.demo.summary import status_line, summary_rows, summary_table
 from observability.demo.supervisor import StopRequest, install_signal_handlers
 from observability.demo.traffic import TrafficPlan
-from observability.errors import ObservabilityError
+from observability.errors import FileError, ObservabilityError
 
 REPO = Path(__file__).resolve().parents[2]
 # Smoke mode bursts early and long so both error alerts fire within the first minute or two.
@@ -42,12 +43,17 @@ def _source_dir(given: Path | None, name: str) -> Path:
 @app.command()
 def demo(
     smoke: Annotated[bool, typer.Option("--smoke", help="headless: exit 0 once every check passes, else 1")] = False,
-    timeout: Annotated[float, typer.Option(help="smoke: seconds allowed for every check to pass")] = 180.0,
+    timeout: Annotated[
+        float, typer.Option(callback=positive, help="smoke: seconds allowed for every check to pass")
+    ] = 180.0,
     workdir: Annotated[Path, typer.Option(help="where the demo keeps its store, logs and configs")] = Path(".demo"),
     alerts: Annotated[Path | None, typer.Option(help="directory of Prometheus rule files")] = None,
     dashboards: Annotated[Path | None, typer.Option(help="directory of dashboard definitions")] = None,
     es_url: Annotated[
-        str | None, typer.Option(envvar="ES_URL", help="write logs to this Elasticsearch instead of the local store")
+        str | None,
+        typer.Option(
+            envvar="ES_URL", callback=http_url, help="write logs to this Elasticsearch instead of the local store"
+        ),
     ] = None,
 ) -> None:
     """Run the sample service, Kafka, the processor, Prometheus and Alertmanager locally; Ctrl-C stops all."""
@@ -88,9 +94,7 @@ def _workdir(given: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise ObservabilityError(
-            f"--workdir {given}: cannot create it: {e.strerror}", hint="give a writable directory"
-        ) from e
+        raise FileError.from_os_error(e, given, doing="create it", flag="--workdir") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise ObservabilityError(f"--workdir {given}: not writable", hint="give a writable directory")
     return path

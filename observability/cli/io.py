@@ -1,11 +1,14 @@
-"""CLI helpers shared by command modules: reading the spec file and writing rendered files."""
+"""CLI helpers shared by command modules: reading the spec and source files, writing rendered files.
+
+Every file-system failure becomes a FileError (or SpecError) naming the path, the flag and the fix.
+"""
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
 
-from observability.errors import SpecError
+from observability.errors import FileError, SpecError
 from observability.render import Sources
 from observability.spec import Stack, parse_stack
 
@@ -19,7 +22,7 @@ def read_spec(path: Path) -> Stack:
             [f"{path}: file not found; run `obs init --out {path}` to write a starter spec"], source=str(path)
         ) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise SpecError([f"{path}: cannot read: {e}"], source=str(path)) from None
+        raise FileError.from_os_error(e, path, doing="read the stack spec", flag="--spec") from None
     return parse_stack(text, source=str(path))
 
 
@@ -41,16 +44,37 @@ def _read_dir(directory: Path, suffixes: tuple[str, ...] | None) -> dict[str, st
     found: dict[str, str] = {}
     for path in sorted(directory.rglob("*")):
         if path.is_file() and (suffixes is None or path.suffix in suffixes) and not path.name.startswith("."):
-            found[str(path.relative_to(directory))] = path.read_text(encoding="utf-8")
+            found[str(path.relative_to(directory))] = read_text(path, f"read it as a source file of {directory}/")
     return found
 
 
-def write_tree(out: Path, files: dict[str, str]) -> list[Path]:
-    """Write files under out/, creating directories; returns the paths written."""
+def read_text(path: Path, doing: str, flag: str | None = None) -> str:
+    """A UTF-8 text file; FileError saying "<path>: cannot <doing>: <why>" (binary file, directory, ...)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise FileError.from_os_error(e, path, doing=doing, flag=flag) from None
+
+
+def write_text(path: Path, text: str, doing: str, flag: str) -> None:
+    """Write one file the user named with `flag`; FileError when its directory is missing, it is a directory, ..."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise FileError.from_os_error(e, path, doing=doing, flag=flag) from None
+
+
+def write_tree(out: Path, files: dict[str, str], flag: str = "--out") -> list[Path]:
+    """Write files under out/ (given with `flag`), creating directories; returns the paths written."""
+    if out.exists() and not out.is_dir():
+        raise FileError(f"{flag} {out}: is a file; give a directory to write into (it is created if missing)")
     written = []
     for rel, text in files.items():
         target = out / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise FileError.from_os_error(e, target, doing=f"write into {flag} {out}") from None
         written.append(target)
     return written

@@ -31,6 +31,7 @@ from observability.apply.logsearch import (
     parse_time_bound,
 )
 from observability.cli import app
+from observability.cli.params import http_url, positive
 from observability.pipeline.store_sqlite import (
     DEFAULT_STORE_PATH,
     LEVEL_FIELD,
@@ -161,10 +162,10 @@ def search(
     store: Annotated[
         Path | None, typer.Option(help=f"search this embedded store (default {DEFAULT_STORE_PATH} without ES_URL)")
     ] = None,
-    es_url: Annotated[str | None, typer.Option(envvar="ES_URL", help="Elasticsearch URL")] = None,
+    es_url: Annotated[str | None, typer.Option(envvar="ES_URL", callback=http_url, help="Elasticsearch URL")] = None,
     es_api_key: Annotated[str | None, typer.Option(envvar="ES_API_KEY", help="Elasticsearch API key")] = None,
     index: Annotated[str, typer.Option(help="Elasticsearch index or pattern")] = DEFAULT_INDEX,
-    interval: Annotated[float, typer.Option(help="seconds between polls with --follow")] = 1.0,
+    interval: Annotated[float, typer.Option(callback=positive, help="seconds between polls with --follow")] = 1.0,
 ) -> None:
     """Search stored log events, newest last; e.g. `obs logs search timeout --level error --since 15m`."""
     if follow and until:

@@ -17,7 +17,7 @@ from typing import IO
 import typer
 
 from observability.cli import app
-from observability.errors import PipelineError
+from observability.errors import FileError, PipelineError
 from observability.pipeline.sink import Position
 from observability.pipeline.transform import DEAD, DROPPED, Transformer, default_settings
 from observability.spec.processor import DEFAULT_CONFIG_PATH, ENV_PREFIX, ProcessorConfig, parse_processor_config
@@ -32,7 +32,7 @@ def _read_config(path: Path) -> ProcessorConfig:
             hint="pass --config, set $OBS_PROCESSOR_CONFIG, or run `obs render` to write processor/processor.yaml",
         ) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise PipelineError(f"{path}: cannot read: {e}") from None
+        raise FileError.from_os_error(e, path, doing="read the processor config") from None
     return parse_processor_config(text, str(path), os.environ)
 
 
@@ -80,10 +80,11 @@ def process(
             counts = _run_offline(transform, sys.stdin.buffer, sys.stdout.buffer, sys.stderr)
         else:
             try:
-                with open(input_, "rb") as source:
-                    counts = _run_offline(transform, source, sys.stdout.buffer, sys.stderr)
-            except FileNotFoundError:
-                raise PipelineError(f"--input {input_}: file not found") from None
+                source = open(input_, "rb")  # noqa: SIM115 - closed below; only opening errors are the user's
+            except OSError as e:
+                raise FileError.from_os_error(e, input_, doing="read the events", flag="--input") from None
+            with source:
+                counts = _run_offline(transform, source, sys.stdout.buffer, sys.stderr)
         sys.stdout.flush()
         typer.echo(f"{counts[0]} documents, {counts[1]} dead-lettered, {counts[2]} dropped", err=True)
         return

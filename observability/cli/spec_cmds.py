@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from observability.cli import app
-from observability.cli.io import read_spec, starter_spec_text
+from observability.cli.io import read_spec, starter_spec_text, write_text
+from observability.errors import FileError
 
 SPEC_OPTION = typer.Option(Path("stack.yaml"), "--spec", "-f", help="the stack spec to read")
 
@@ -28,8 +29,9 @@ def init(
     force: bool = typer.Option(False, "--force", help="overwrite an existing file"),
 ) -> None:
     """Write a commented starter stack.yaml to edit."""
+    if out.is_dir():
+        raise FileError(f"--out {out}: is a directory; give the file to write, e.g. --out {out / 'stack.yaml'}")
     if out.exists() and not force:
-        typer.echo(f"ERROR: {out} already exists; pass --force to overwrite it", err=True)
-        raise typer.Exit(1)
-    out.write_text(starter_spec_text(), encoding="utf-8")
+        raise FileError(f"--out {out}: already exists; pass --force to overwrite it")
+    write_text(out, starter_spec_text(), "write the starter spec", "--out")
     typer.echo(f"wrote {out}; edit it, then run `obs validate --spec {out}`")

@@ -264,3 +264,16 @@ def test_unreachable_cluster_is_one_clear_error(tmp_path: Path) -> None:
     assert "ERROR: cannot reach the API server at https://127.0.0.1:1" in result.err and "Traceback" not in result.err
     wrong = Obs(config, tmp_path)("plan", "--context", "nope", spec=spec)
     assert wrong.code == 1 and "context 'nope' is not in the kubeconfig (available: gone)" in wrong.err
+
+
+def test_alerts_sync_cluster_reads_through_the_same_kubeconfig(kubeconfig: Path, tmp_path: Path) -> None:
+    # `obs alerts sync --cluster` loads credentials with the same connect() as plan/apply: against the real
+    # server, a stack that was never applied is a clear "run obs apply first", not a client exception.
+    spec = write_spec(tmp_path, "never", f"obs-never-{uuid.uuid4().hex[:5]}")
+    argv = ["alerts", "sync", "--cluster", "--dry-run", "--spec", str(spec), "--alerts", str(REPO / "alerts")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "observability", *argv, "--kubeconfig", str(kubeconfig)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("ERROR: configmap/obs-never-") and "run `obs apply` first" in proc.stderr, proc.stderr
