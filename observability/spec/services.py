@@ -70,7 +70,9 @@ class SLO(StrictModel):
 
 
 class ServiceMetrics(StrictModel):
-    port: int | str = Field(description="container port serving metrics: a number (8080, unquoted) or a port name (http-metrics)")
+    port: int | str = Field(
+        description="container port serving metrics: a number (8080, unquoted) or a port name (http-metrics)"
+    )
     path: str = "/metrics"
     scheme: Literal["http", "https"] = "http"
 
