@@ -32,14 +32,13 @@ from observability.apply.cluster.preflight import PreflightReport, check_server_
 from observability.apply.cluster.wait import ComponentHealth, wait_until_ready
 from observability.apply.kubernetes import connect
 from observability.cli import app
-from observability.cli.io import read_sources, read_spec
+from observability.cli.io import EXIT_CODE_HELP, EXIT_DIFFERENCES, read_spec
+from observability.cli.sources import ALERTS, ALERTS_OPTION, DASHBOARDS, DASHBOARDS_OPTION, read_sources, source_dir
 from observability.errors import ClusterError
 from observability.render import render_stack
 from observability.spec import duration_seconds
 
 SPEC = typer.Option(Path("stack.yaml"), "--spec", "-f", help="the stack spec to read")
-ALERTS = typer.Option(Path("alerts"), "--alerts", help="directory of Prometheus rule files")
-DASHBOARDS = typer.Option(Path("dashboards"), "--dashboards", help="directory of dashboard definitions")
 KUBECONFIG = typer.Option(None, "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
 CONTEXT = typer.Option(None, "--context", help="kubeconfig context (default: the current context)")
 IN_CLUSTER = typer.Option(False, "--in-cluster", help="use the pod's service account instead of a kubeconfig")
@@ -59,15 +58,15 @@ class Session:
 
 def _open(
     spec: Path,
-    alerts: Path,
-    dashboards: Path,
+    alerts: Path | None,
+    dashboards: Path | None,
     kubeconfig: Path | None,
     context: str | None,
     in_cluster: bool,
     to_stderr: bool = False,
 ) -> tuple[Session, dict[str, dict[str, str]]]:
     stack = read_spec(spec)
-    sources = read_sources(alerts, dashboards)
+    sources = read_sources(source_dir(ALERTS, alerts), source_dir(DASHBOARDS, dashboards))
     client, info = connect(str(kubeconfig) if kubeconfig else None, context, in_cluster)
     typer.echo(f"cluster: {info.describe()}", err=to_stderr)
     git_version = client.server_version()
@@ -126,14 +125,14 @@ def _parse_timeout(text: str) -> float:
 @app.command()
 def plan(
     spec: Path = SPEC,
-    alerts: Path = ALERTS,
-    dashboards: Path = DASHBOARDS,
+    alerts: Path | None = ALERTS_OPTION,
+    dashboards: Path | None = DASHBOARDS_OPTION,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,
     prune: bool = PRUNE,
     force_conflicts: bool = FORCE,
-    exit_code: bool = typer.Option(False, "--exit-code", help="exit 2 when there are changes (for CI)"),
+    exit_code: bool = typer.Option(False, "--exit-code", help=EXIT_CODE_HELP),
 ) -> None:
     """Show what `obs apply` would change (server-side dry run): created, changed (field diff), pruned."""
     session, _ = _open(spec, alerts, dashboards, kubeconfig, context, in_cluster)
@@ -145,14 +144,14 @@ def plan(
         _echo_kept_claims(session)
     typer.echo(f"plan: {result.summary()}")
     if exit_code and result.has_changes:
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_DIFFERENCES)
 
 
 @app.command()
 def apply(
     spec: Path = SPEC,
-    alerts: Path = ALERTS,
-    dashboards: Path = DASHBOARDS,
+    alerts: Path | None = ALERTS_OPTION,
+    dashboards: Path | None = DASHBOARDS_OPTION,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,
@@ -210,8 +209,8 @@ def _wait(session: Session, timeout: float) -> None:
 @app.command()
 def status(
     spec: Path = SPEC,
-    alerts: Path = ALERTS,
-    dashboards: Path = DASHBOARDS,
+    alerts: Path | None = ALERTS_OPTION,
+    dashboards: Path | None = DASHBOARDS_OPTION,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,
@@ -279,8 +278,8 @@ def _print_status(healths: list[ComponentHealth], missing: list[str], healthy: b
 @app.command()
 def destroy(
     spec: Path = SPEC,
-    alerts: Path = ALERTS,
-    dashboards: Path = DASHBOARDS,
+    alerts: Path | None = ALERTS_OPTION,
+    dashboards: Path | None = DASHBOARDS_OPTION,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,
