@@ -23,7 +23,7 @@ from typing import Any
 
 import promql_parser as pp
 
-from observability.check.alerts_yaml import LineDict, line_of, load_documents
+from observability.check.alerts_yaml import LineDict, LineList, line_of, load_documents
 from observability.errors import CheckError
 
 SEVERITIES = ("page", "ticket", "info")
@@ -52,7 +52,7 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.group}/{self.rule}" if self.rule else self.group
         tag = "" if self.severity == "error" else "warning: "
-        return f"{self.file}:{self.line}: {where}: {tag}{self.message} [{self.check}]"
+        return f"{self.file}:{self.line}: {where + ': ' if where else ''}{tag}{self.message} [{self.check}]"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +88,12 @@ def rule_groups(name: str, text: str) -> list[RuleGroupSource]:
                 raise CheckError(f"{name}:{line_of(groups)}: each group must be a mapping with name and rules")
             out.append(RuleGroupSource(name, group, kind))
     return out
+
+
+def key_line(mapping: Any, key: str, default: int) -> int:
+    """The line of `key` in a loaded mapping (where the user has to look), else `default`."""
+    lines = getattr(mapping, "key_lines", None) or {}
+    return int(lines.get(key, default))
 
 
 def _walk(expr: Any) -> Iterator[Any]:
@@ -207,42 +213,57 @@ def _check_alert(src: RuleGroupSource, gname: str, rule: LineDict, ctx: _Context
     line = line_of(rule)
     out: list[Problem] = []
 
-    def problem(check: str, message: str, severity: str = "error", at: Any = None) -> None:
-        out.append(
-            Problem(src.file, line_of(at, line) if at is not None else line, gname, name, check, message, severity)
-        )
+    def problem(check: str, message: str, severity: str = "error", at: int | None = None) -> None:
+        out.append(Problem(src.file, at or line, gname, name, check, message, severity))
 
     labels = rule.get("labels") or {}
     annotations = rule.get("annotations") or {}
     severity = labels.get("severity") if isinstance(labels, dict) else None
     if severity is None:
-        problem("required-label", f"label 'severity' is missing; set one of {', '.join(SEVERITIES)}")
+        problem(
+            "required-label",
+            f"label 'severity' is missing; set one of {', '.join(SEVERITIES)}",
+            at=key_line(rule, "labels", line),
+        )
     elif severity not in SEVERITIES:
-        problem("required-label", f"severity {severity!r} is not one of {', '.join(SEVERITIES)}", at=labels)
+        problem(
+            "required-label",
+            f"severity {severity!r} is not one of {', '.join(SEVERITIES)}",
+            at=key_line(labels, "severity", line),
+        )
     for key in REQUIRED_ANNOTATIONS:
         if not str((annotations or {}).get(key) or "").strip():
-            problem("required-annotation", f"annotation '{key}' is missing or empty")
+            problem(
+                "required-annotation",
+                f"annotation '{key}' is missing or empty",
+                at=key_line(annotations, key, key_line(rule, "annotations", line)),
+            )
     url = str((annotations or {}).get("runbook_url") or "")
+    url_line = key_line(annotations, "runbook_url", line)
     if url:
         match = _RUNBOOK.search(url)
         if not match or match.group("name") != name:
             problem(
-                "runbook", f"runbook_url should end in /docs/runbooks/{name}.md, got {url!r}", "warning", at=annotations
+                "runbook", f"runbook_url should end in /docs/runbooks/{name}.md, got {url!r}", "warning", at=url_line
             )
         elif ctx.runbooks is not None and name not in ctx.runbooks:
             problem(
                 "runbook",
                 f"runbook docs/runbooks/{name}.md does not exist; write it (meaning, check, fix)",
-                at=annotations,
+                at=url_line,
             )
     if severity == "page" and not _positive_duration(rule.get("for")):
-        problem("for-on-page", "paging alert has no 'for:'; one bad evaluation would page (add e.g. for: 5m)")
+        problem(
+            "for-on-page",
+            "paging alert has no 'for:'; one bad evaluation would page (add e.g. for: 5m)",
+            at=key_line(rule, "for", line),
+        )
     for key, value in labels.items() if isinstance(labels, dict) else []:
         if "$value" in str(value) or ".Value" in str(value):
             problem(
                 "label-cardinality",
                 f"label {key!r} uses $value: every new value makes a new alert; move it to an annotation",
-                at=labels,
+                at=key_line(labels, key, line),
             )
     return out
 
@@ -262,13 +283,15 @@ def _check_rule(src: RuleGroupSource, gname: str, rule: Any, ctx: _Context) -> l
         return [Problem(src.file, line_of(src.group), gname, "", "promql", "each rule must be a mapping")]
     name = str(rule.get("alert") or rule.get("record") or "")
     line = line_of(rule)
+    # Expression problems point at `expr:`, not at the rule's first key: that is where the fix goes.
+    expr_line = key_line(rule, "expr", line)
     out: list[Problem] = []
     for key in rule.get("labels") or {}:
         if not _LABEL_NAME.match(str(key)) or str(key).startswith("__"):
             out.append(
                 Problem(
                     src.file,
-                    line_of(rule.get("labels"), line),
+                    key_line(rule.get("labels"), str(key), line),
                     gname,
                     name,
                     "label-name",
@@ -278,13 +301,13 @@ def _check_rule(src: RuleGroupSource, gname: str, rule: Any, ctx: _Context) -> l
     try:
         expr = pp.parse(str(rule.get("expr", "")))
     except (ValueError, RuntimeError) as e:
-        return [*out, Problem(src.file, line, gname, name, "promql", f"expression does not parse: {e}")]
+        return [*out, Problem(src.file, expr_line, gname, name, "promql", f"expression does not parse: {e}")]
     for fn, seconds in _range_windows(expr):
         if seconds < 4 * ctx.scrape_interval:
             out.append(
                 Problem(
                     src.file,
-                    line,
+                    expr_line,
                     gname,
                     name,
                     "rate-window",
@@ -293,7 +316,7 @@ def _check_rule(src: RuleGroupSource, gname: str, rule: Any, ctx: _Context) -> l
                 )
             )
     for reason in _never_fires(expr):
-        out.append(Problem(src.file, line, gname, name, "never-fires", f"can never fire: {reason}"))
+        out.append(Problem(src.file, expr_line, gname, name, "never-fires", f"can never fire: {reason}"))
     if "alert" in rule:
         out += _check_alert(src, gname, rule, ctx)
         risky = (_output_labels(expr) or set()) & HIGH_CARDINALITY_LABELS
@@ -301,7 +324,7 @@ def _check_rule(src: RuleGroupSource, gname: str, rule: Any, ctx: _Context) -> l
             out.append(
                 Problem(
                     src.file,
-                    line,
+                    expr_line,
                     gname,
                     name,
                     "label-cardinality",
@@ -365,3 +388,59 @@ def lint_rule_files(
 def _line_in(message: str) -> int:
     match = re.match(r"^[^:]+:(\d+):", message)
     return int(match.group(1)) if match else 1
+
+
+# promtool prints `<file>: <error>`; rule errors are formatted by Prometheus' rulefmt (prometheus/prometheus
+# model/rulefmt/rulefmt.go, Error.Error): "L:C: [L:C: ]group %q, rule %d, %q: <cause>", or without the
+# positions when the error has no YAML node. Rules are numbered from 1 within their group.
+_PROMTOOL_RULE_ERROR = re.compile(
+    r'^(?:(?P<line>\d+):\d+: )?(?:\d+:\d+: )?group (?P<group>"(?:[^"\\]|\\.)*"), rule (?P<index>\d+), '
+    r'(?P<rule>"(?:[^"\\]|\\.)*"): (?P<message>.*)$'
+)
+_YAML_LINE = re.compile(r"\bline (\d+):")
+
+
+def promtool_problems(output: str, files: dict[str, str]) -> list[Problem]:
+    """`promtool check rules` output as problems naming file, line, group and rule (files: name → text,
+    to find the rule's line when promtool gives none)."""
+    out: list[Problem] = []
+    current = ""
+    for raw in output.splitlines():
+        text = raw.strip()
+        if text.startswith("Checking "):
+            current = text.removeprefix("Checking ")
+            continue
+        if not text or text.startswith(("SUCCESS", "FAILED")) or not current:
+            continue
+        text = text.removeprefix(f"{current}: ")
+        match = _PROMTOOL_RULE_ERROR.match(text)
+        if match is None:
+            line = _YAML_LINE.search(text)
+            out.append(Problem(current, int(line.group(1)) if line else 1, "", "", "promtool", text))
+            continue
+        group, rule = _go_unquote(match["group"]), _go_unquote(match["rule"])
+        line_no = (
+            int(match["line"]) if match["line"] else _rule_line(files.get(current), current, group, int(match["index"]))
+        )
+        out.append(Problem(current, line_no, group, rule, "promtool", match["message"]))
+    return out or [Problem("promtool", 1, "", "", "promtool", output.strip()[:500])]
+
+
+def _go_unquote(quoted: str) -> str:
+    """A Go %q string back to text (enough of Go's escapes for names: \\" and \\\\)."""
+    return re.sub(r"\\(.)", r"\1", quoted[1:-1])
+
+
+def _rule_line(text: str | None, name: str, group: str, index: int) -> int:
+    """The line of rule `index` (from 1) of `group` in a rule file, else 1."""
+    if text is None:
+        return 1
+    try:
+        sources = rule_groups(name, text)
+    except CheckError:
+        return 1
+    for src in sources:
+        rules = src.group.get("rules")
+        if str(src.group.get("name") or "") == group and isinstance(rules, LineList) and 0 < index <= len(rules):
+            return int(rules.item_lines[index - 1])
+    return 1

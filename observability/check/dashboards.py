@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import promql_parser
@@ -49,9 +49,22 @@ class Problem:
     where: str
     """'panel "Title"', 'variable service' or '' for the dashboard itself."""
     message: str
+    source: str = ""
+    """The key of the dashboard in what was linted (a file name), to find the definition it came from."""
+    panel_id: int | None = None
+    """The panel's `id` when the problem is in a panel (compiled definitions: its position, from 1)."""
+    ref_id: str | None = None
+    """The query's `refId` when the problem is in one query."""
+    variable: str | None = None
+    """The template variable's name when the problem is in a variable."""
+
+    @property
+    def detail(self) -> str:
+        """The problem without the dashboard: 'panel 'Rate' query A: PromQL does not parse: …'."""
+        return f"{self.where + ': ' if self.where else ''}{self.message}"
 
     def __str__(self) -> str:
-        return f"{self.dashboard}: {self.where + ': ' if self.where else ''}{self.message}"
+        return f"{self.dashboard}: {self.detail}"
 
 
 def variable_names(dashboard: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -98,13 +111,15 @@ def lint_dashboards(
         for name, dashboard in sorted(dashboards.items()):
             value = str(dashboard.get(key) or "")
             if not value:
-                problems.append(Problem(name, "", f"has no {key}; set one"))
+                problems.append(Problem(name, "", f"has no {key}; set one", source=name))
             elif value in seen:
-                problems.append(Problem(name, "", f"{key} {value!r} is also used by {seen[value]}; make it unique"))
+                message = f"{key} {value!r} is also used by {seen[value]}; make it unique"
+                problems.append(Problem(name, "", message, source=name))
             else:
                 seen[value] = name
     for name, dashboard in sorted(dashboards.items()):
-        problems.extend(lint_dashboard(dashboard, known_datasources or {}, name=str(dashboard.get("uid") or name)))
+        found = lint_dashboard(dashboard, known_datasources or {}, name=str(dashboard.get("uid") or name))
+        problems.extend(replace(p, source=name) for p in found)
     return problems
 
 
@@ -113,53 +128,66 @@ def lint_dashboard(dashboard: dict[str, Any], known_datasources: dict[str, str],
     variables = variable_names(dashboard)
     values = lint_values(dashboard)
 
-    def ref_problem(where: str, ref: Any) -> None:
+    def add(where: str, message: str, at: dict[str, Any]) -> None:
+        problems.append(Problem(name, where, message, **at))
+
+    def ref_problem(where: str, ref: Any, at: dict[str, Any]) -> None:
         message = _datasource_problem(ref, variables, known_datasources)
         if message:
-            problems.append(Problem(name, where, message))
+            add(where, message, at)
 
-    def undefined(where: str, text: str) -> None:
+    def undefined(where: str, text: str, at: dict[str, Any]) -> None:
         for match in _VAR_REF.finditer(text):
             var = next(g for g in match.groups() if g)
             if var not in variables and var not in BUILTIN_VARIABLES:
-                problems.append(Problem(name, where, f"uses ${var}, which is not a variable of this dashboard"))
+                add(where, f"uses ${var}, which is not a variable of this dashboard", at)
 
     for var_name, var in variables.items():
         where = f"variable {var_name}"
+        var_at: dict[str, Any] = {"variable": var_name}
         if var.get("type") == "query":
-            ref_problem(where, var.get("datasource"))
+            ref_problem(where, var.get("datasource"), var_at)
             query = var.get("query")
             text = query.get("query", "") if isinstance(query, dict) else str(query or "")
-            undefined(where, text)
+            undefined(where, text, var_at)
             if _datasource_type(var.get("datasource"), variables) == "prometheus":
-                problems.extend(Problem(name, where, m) for m in _variable_query_problems(substitute(text, values)))
+                for message in _variable_query_problems(substitute(text, values)):
+                    add(where, message, var_at)
     for panel in _all_panels(dashboard):
         where = f"panel {panel.get('title')!r}"
+        at: dict[str, Any] = {"panel_id": _panel_id(panel)}
         kind = panel.get("type")
         if kind in DEPRECATED_PANELS:
-            problems.append(Problem(name, where, f"'{kind}' is deprecated; use '{DEPRECATED_PANELS[kind]}'"))
+            add(where, f"'{kind}' is deprecated; use '{DEPRECATED_PANELS[kind]}'", at)
         elif kind not in ALLOWED_PANELS:
-            problems.append(Problem(name, where, f"panel type {kind!r} is not one of {sorted(ALLOWED_PANELS)}"))
+            add(where, f"panel type {kind!r} is not one of {sorted(ALLOWED_PANELS)}", at)
         if kind == "row":
             continue
         if kind != "logs" and not ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("unit"):
-            problems.append(Problem(name, where, "has no unit (fieldConfig.defaults.unit); set one"))
+            add(where, "has no unit (fieldConfig.defaults.unit); set one", at)
         grid = panel.get("gridPos") or {}
         if grid.get("x", 0) + grid.get("w", 0) > 24:
-            problems.append(Problem(name, where, "extends past the 24-column grid"))
-        ref_problem(where, panel.get("datasource"))
+            add(where, "extends past the 24-column grid", at)
+        ref_problem(where, panel.get("datasource"), at)
         if not panel.get("targets"):
-            problems.append(Problem(name, where, "has no queries"))
+            add(where, "has no queries", at)
         for target in panel.get("targets") or []:
+            query_at: dict[str, Any] = {**at, "ref_id": target.get("refId")}
             if target.get("datasource") is not None:
-                ref_problem(where, target["datasource"])
+                ref_problem(where, target["datasource"], query_at)
             text = str(target.get("expr") or target.get("query") or "")
-            undefined(where, text)
+            undefined(where, text, query_at)
     for panel, target in prometheus_queries(dashboard):
-        message = promql_problem(substitute(str(target.get("expr") or ""), values))
-        if message:
-            problems.append(Problem(name, f"panel {panel.get('title')!r} query {target.get('refId')}", message))
+        parse_problem = promql_problem(substitute(str(target.get("expr") or ""), values))
+        if parse_problem:
+            query_at = {"panel_id": _panel_id(panel), "ref_id": target.get("refId")}
+            add(f"panel {panel.get('title')!r} query {target.get('refId')}", parse_problem, query_at)
     return problems
+
+
+def _panel_id(panel: dict[str, Any]) -> int | None:
+    value = panel.get("id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def promql_problem(expr: str) -> str | None:

@@ -12,12 +12,13 @@ from pathlib import Path
 import typer
 
 from observability.check.alerts_coverage import alert_coverage
-from observability.check.alerts_lint import Problem, lint_rule_files
+from observability.check.alerts_lint import lint_rule_files, promtool_problems
 from observability.check.alerts_routing import routing_tree
 from observability.check.alerts_routing_tests import ROUTING_TESTS_FILE, parse_routing_tests, run_routing_tests
 from observability.cli import app
-from observability.cli.io import read_spec, read_text
+from observability.cli.io import EXIT_CODE_HELP, EXIT_DIFFERENCES, read_spec
 from observability.cli.params import KUBECONFIG_OPTION, http_url, one_of, seconds
+from observability.cli.sources import ALERTS, ALERTS_OPTION, read_source_dir, read_text_source, source_dir, warn
 from observability.errors import CheckError
 from observability.render.alertmanager import render_alertmanager_config, render_alertmanager_dict
 from observability.render.names import ALERTMANAGER_SECRETS_DIR
@@ -28,34 +29,37 @@ alerts_app = typer.Typer(help="Alert rules as code: lint, test, sync and verify.
 app.add_typer(alerts_app, name="alerts")
 
 _SPEC = typer.Option(Path("stack.yaml"), "--spec", "-f", help="the stack spec (SLOs, routing, scrape interval)")
-_ALERTS = typer.Option(Path("alerts"), "--alerts", help="directory of Prometheus rule files")
 
 
-def _rule_sources(paths: list[Path]) -> dict[str, str]:
-    """Rule files under the given files/directories, keyed by path as given (routing tests excluded)."""
+def _rule_sources(paths: list[Path], *, with_spec: bool) -> dict[str, str]:
+    """Rule files under the given files/directories (default: alerts/), keyed by path as given; routing tests
+    are not rule files."""
+    if not paths:
+        where = source_dir(ALERTS, None)
+        hint = "give rule files or directories (`obs alerts lint path/to/rules`)"
+        if not where.path.exists() and not with_spec:
+            raise CheckError(
+                f"{where.shown}/: no such directory here, so there is nothing to lint",
+                hint=f"{hint}, or --spec for its SLO rules",
+            )
+        if not where.path.exists():
+            warn(f"{where.shown}/ not found here, so only the SLO rules generated from the spec are linted; {hint}")
+            return {}
+        return {f"{where.shown}/{n}": t for n, t in read_source_dir(where).items() if not _is_routing_tests(n)}
     found: dict[str, str] = {}
     for path in paths:
-        if path.is_dir():
-            candidates = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-        elif path.is_file():
-            candidates = [path]
+        if path.is_file():
+            found[str(path)] = read_text_source(path, str(path))
+        elif path.is_dir():
+            where = source_dir(ALERTS, path)
+            found |= {f"{where.shown}/{n}": t for n, t in read_source_dir(where).items() if not _is_routing_tests(n)}
         else:
-            raise CheckError(f"{path}: no such file or directory")
-        for file in candidates:
-            if file.name != ROUTING_TESTS_FILE:
-                found[str(file)] = read_text(file, "read the rule file")
+            raise CheckError(f"{path}: no such file or directory", hint="give rule files or directories to lint")
     return found
 
 
-def _alerts_dir_sources(alerts: Path) -> dict[str, str]:
-    """alerts/ keyed relative to the directory (as `obs render` reads it)."""
-    if not alerts.is_dir():
-        return {}
-    return {
-        str(p.relative_to(alerts)): read_text(p, "read the rule file", "--alerts")
-        for p in sorted(alerts.rglob("*"))
-        if p.is_file() and p.suffix in (".yaml", ".yml")
-    }
+def _is_routing_tests(name: str) -> bool:
+    return name.rsplit("/", 1)[-1] == ROUTING_TESTS_FILE
 
 
 @alerts_app.command("lint")
@@ -70,7 +74,7 @@ def lint(
     """promtool check rules + our checks; `file:line: group/alert: problem`; exit 1 on errors."""
     from observability.local.tools import promtool_check_rules
 
-    files = _rule_sources(paths or [Path("alerts")])
+    files = _rule_sources(paths or [], with_spec=spec is not None)
     stack = read_spec(spec) if spec is not None else None
     if stack is not None:
         generated = render_rule_files(stack, {}).get(SLO_RULES_FILE)
@@ -88,7 +92,7 @@ def lint(
         plain = {n: t for n, t in files.items() if "kind: PrometheusRule" not in t}
         result = promtool_check_rules(plain) if plain else None
         if result is not None and not result.ok:
-            problems += _promtool_problems(result.output)
+            problems += promtool_problems(result.output, plain)
     errors = [p for p in problems if p.severity == "error"]
     if output_format == "json":
         typer.echo(json.dumps({"files": len(files), "problems": [p.as_dict() for p in problems]}, indent=2))
@@ -100,57 +104,50 @@ def lint(
         raise typer.Exit(1)
 
 
-def _promtool_problems(output: str) -> list[Problem]:
-    out = []
-    current = ""
-    for line in output.splitlines():
-        text = line.strip()
-        if text.startswith("Checking "):
-            current = text.removeprefix("Checking ")
-        elif text and not text.startswith(("SUCCESS", "FAILED")) and current:
-            where, _, message = text.partition(": ")
-            line_no = where.split(":")[0] if where.split(":")[0].isdigit() else "1"
-            out.append(Problem(current, int(line_no), "", "", "promtool", message or text))
-    return out or [Problem("promtool", 1, "", "", "promtool", output.strip()[:500])]
-
-
 @alerts_app.command("test")
 def test(
     tests_dir: Path = typer.Option(Path("tests/alerts"), "--tests", help="promtool unit test files"),
-    alerts: Path = _ALERTS,
-    spec: Path = _SPEC,
+    alerts: Path | None = ALERTS_OPTION,
+    spec: Path | None = typer.Option(
+        None, "--spec", "-f", help="the stack spec whose routing the routing tests check (default: stack.yaml)"
+    ),
     routing: Path | None = typer.Option(None, help=f"routing tests (default: <alerts>/{ROUTING_TESTS_FILE})"),
 ) -> None:
     """promtool unit tests + firing/quiet coverage of every alert + Alertmanager routing tests."""
     from observability.local.tools import promtool_test_rules
 
-    failed = False
+    where = source_dir(ALERTS, alerts)
+    routing_file = routing or where.path / ROUTING_TESTS_FILE
+    if routing is not None and not routing.is_file():
+        raise CheckError(f"--routing {routing}: no such file", hint="give the routing tests file, or leave it out")
+    spec_path = spec or Path("stack.yaml")
+    # Everything that can be checked before a long promtool run is: a missing spec must not wait for it.
+    stack = read_spec(spec_path) if routing_file.is_file() or spec is not None else None
+    rule_files = {f"{where.shown}/{n}": t for n, t in read_source_dir(where).items() if not _is_routing_tests(n)}
     test_files = sorted(p for p in tests_dir.glob("*.y*ml") if p.is_file()) if tests_dir.is_dir() else []
     if not test_files:
         raise CheckError(f"{tests_dir}: no promtool test files (*.yaml)", hint="write tests next to your rules")
+    tests = {str(p): read_text_source(p, str(p)) for p in test_files}
+    failed = False
     result = promtool_test_rules(test_files)
     typer.echo(f"promtool test rules: {len(test_files)} file(s) {'passed' if result.ok else 'FAILED'}")
     if not result.ok:
         typer.echo(result.output)
         failed = True
-    tests = {str(p): read_text(p, "read the promtool test file", "--tests") for p in test_files}
-    rule_files = {
-        f"{alerts}/{n}": t for n, t in _alerts_dir_sources(alerts).items() if not n.endswith(ROUTING_TESTS_FILE)
-    }
     coverage = alert_coverage(rule_files, tests)
     gaps = [c.problem for c in coverage if c.problem]
     typer.echo(f"coverage: {len(coverage) - len(gaps)}/{len(coverage)} alerts have a firing and a quiet test")
     for gap in gaps:
         typer.echo(f"  {gap}")
     failed |= bool(gaps)
-    routing_file = routing or alerts / ROUTING_TESTS_FILE
-    if routing_file.is_file():
-        tree = routing_tree(render_alertmanager_dict(read_spec(spec)))
-        results = run_routing_tests(
-            tree, parse_routing_tests(read_text(routing_file, "read the routing tests", "--routing"), str(routing_file))
-        )
+    if stack is not None and routing_file.is_file():
+        tree = routing_tree(render_alertmanager_dict(stack))
+        cases = parse_routing_tests(read_text_source(routing_file, str(routing_file)), str(routing_file))
+        results = run_routing_tests(tree, cases)
         bad = [r for r in results if not r.ok]
-        typer.echo(f"routing tests: {len(results) - len(bad)}/{len(results)} passed ({routing_file} against {spec})")
+        typer.echo(
+            f"routing tests: {len(results) - len(bad)}/{len(results)} passed ({routing_file} against {spec_path})"
+        )
         for r in bad:
             typer.echo(f"  {routing_file}:{r.case.line}: {r.case.name}: {'; '.join(r.problems)}")
         failed |= bool(bad)
@@ -160,23 +157,25 @@ def test(
         raise typer.Exit(1)
 
 
-def _echo_changes(result: object) -> None:
+def _echo_changes(result: object) -> bool:
+    """Print one sync result; whether anything differed."""
     from observability.apply.prometheus import SyncResult
 
     assert isinstance(result, SyncResult)
     if not result.changes:
         typer.echo(f"{result.target}: up to date")
-        return
+        return False
     for change in result.changes:
         typer.echo(change.diff.rstrip("\n") or f"{change.action} {change.name}")
     state = "reloaded" if result.reloaded else "not reloaded"
     typer.echo(f"{result.target}: {len(result.changes)} file(s) changed, {state}")
+    return True
 
 
 @alerts_app.command("sync")
 def sync(
     spec: Path = _SPEC,
-    alerts: Path = _ALERTS,
+    alerts: Path | None = ALERTS_OPTION,
     cluster: bool = typer.Option(False, "--cluster", help="update the ConfigMap/Secret in the cluster"),
     kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = typer.Option(None, help="kubeconfig context (with --cluster)"),
@@ -190,6 +189,7 @@ def sync(
     ),
     secrets_dir: str = typer.Option(ALERTMANAGER_SECRETS_DIR, help="where receiver secret files are (local)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show the diff only"),
+    exit_code: bool = typer.Option(False, "--exit-code", help=EXIT_CODE_HELP),
 ) -> None:
     """Show the diff, then push rules and alertmanager.yml and reload (idempotent)."""
     from observability.apply import alertmanager as am_apply
@@ -203,7 +203,8 @@ def sync(
         raise CheckError("nothing to sync to", hint="give --rules-dir/--alertmanager-config (local) or --cluster")
     # Credentials first: a missing kubeconfig should not wait for the promtool and amtool checks.
     store = prom_apply.KubernetesConfigStore(str(kubeconfig) if kubeconfig else None, context) if cluster else None
-    rules = render_rule_files(stack, _alerts_dir_sources(alerts))
+    where = source_dir(ALERTS, alerts)
+    rules = render_rule_files(stack, read_source_dir(where), where.shown)
     am_text = render_alertmanager_config(stack, secrets_dir=ALERTMANAGER_SECRETS_DIR if cluster else secrets_dir)
     # Never push something the servers would refuse: check with the real tools first.
     checked = promtool_check_rules(rules)
@@ -223,25 +224,30 @@ def sync(
             names.PROMETHEUS_PORT,
         )
         cm_rules = {config_map_key(n): t for n, t in rules.items()}
-        _echo_changes(prom_apply.sync_rules_cluster(cm_rules, store, target, dry_run=dry_run))
+        changed = _echo_changes(prom_apply.sync_rules_cluster(cm_rules, store, target, dry_run=dry_run))
         am_target = am_apply.AlertmanagerClusterTarget(
             ns,
             names.resource_name(stack, "alertmanager"),
             names.resource_name(stack, "alertmanager"),
             names.ALERTMANAGER_PORT,
         )
-        _echo_changes(am_apply.sync_alertmanager_cluster(am_text, store, am_target, dry_run=dry_run))
+        changed |= _echo_changes(am_apply.sync_alertmanager_cluster(am_text, store, am_target, dry_run=dry_run))
+        if exit_code and changed:
+            raise typer.Exit(EXIT_DIFFERENCES)
         return
+    changed = False
     if rules_dir is not None:
         flat = {rule_file_name(n): t for n, t in rules.items()}
-        _echo_changes(prom_apply.sync_rules_local(flat, rules_dir, prometheus_url, dry_run=dry_run))
+        changed |= _echo_changes(prom_apply.sync_rules_local(flat, rules_dir, prometheus_url, dry_run=dry_run))
     if alertmanager_config is not None:
         from observability.local.tools import alertmanager_local_config
 
         local_text = alertmanager_local_config(am_text) if alertmanager_url else am_text
-        _echo_changes(
+        changed |= _echo_changes(
             am_apply.sync_alertmanager_local(local_text, alertmanager_config, alertmanager_url, dry_run=dry_run)
         )
+    if exit_code and changed:
+        raise typer.Exit(EXIT_DIFFERENCES)
 
 
 @alerts_app.command("verify")

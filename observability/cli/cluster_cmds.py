@@ -31,14 +31,13 @@ from observability.apply.cluster.preflight import PreflightReport, check_server_
 from observability.apply.cluster.wait import ComponentHealth, wait_until_ready
 from observability.apply.kubernetes import connect
 from observability.cli import app
-from observability.cli.io import read_sources, read_spec
+from observability.cli.io import EXIT_CODE_HELP, EXIT_DIFFERENCES, read_spec
 from observability.cli.params import KUBECONFIG_OPTION, seconds
+from observability.cli.sources import ALERTS, ALERTS_OPTION, DASHBOARDS, DASHBOARDS_OPTION, read_sources, source_dir
 from observability.errors import ClusterError
 from observability.render import render_stack
 
 SPEC = typer.Option(Path("stack.yaml"), "--spec", "-f", help="the stack spec to read")
-ALERTS = typer.Option(Path("alerts"), "--alerts", help="directory of Prometheus rule files")
-DASHBOARDS = typer.Option(Path("dashboards"), "--dashboards", help="directory of dashboard definitions")
 CONTEXT = typer.Option(None, "--context", help="kubeconfig context (default: the current context)")
 IN_CLUSTER = typer.Option(False, "--in-cluster", help="use the pod's service account instead of a kubeconfig")
 PRUNE = typer.Option(False, "--prune", help="delete objects this instance applied earlier that are no longer rendered")
@@ -57,15 +56,15 @@ class Session:
 
 def _open(
     spec: Path,
-    alerts: Path,
-    dashboards: Path,
+    alerts: Path | None,
+    dashboards: Path | None,
     kubeconfig: Path | None,
     context: str | None,
     in_cluster: bool,
     to_stderr: bool = False,
 ) -> tuple[Session, dict[str, dict[str, str]]]:
     stack = read_spec(spec)
-    sources = read_sources(alerts, dashboards)
+    sources = read_sources(source_dir(ALERTS, alerts), source_dir(DASHBOARDS, dashboards))
     client, info = connect(str(kubeconfig) if kubeconfig else None, context, in_cluster)
     typer.echo(f"cluster: {info.describe()}", err=to_stderr)
     git_version = client.server_version()
@@ -116,14 +115,14 @@ def _echo_kept_claims(session: Session) -> None:
 @app.command()
 def plan(
     spec: Path = SPEC,
-    alerts: Path = ALERTS,
-    dashboards: Path = DASHBOARDS,
+    alerts: Path | None = ALERTS_OPTION,
+    dashboards: Path | None = DASHBOARDS_OPTION,
     kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,
     prune: bool = PRUNE,
     force_conflicts: bool = FORCE,
-    exit_code: bool = typer.Option(False, "--exit-code", help="exit 2 when there are changes (for CI)"),
+    exit_code: bool = typer.Option(False, "--exit-code", help=EXIT_CODE_HELP),
 ) -> None:
     """Show what `obs apply` would change (server-side dry run): created, changed (field diff), pruned."""
     session, _ = _open(spec, alerts, dashboards, kubeconfig, context, in_cluster)
@@ -135,14 +134,14 @@ def plan(
         _echo_kept_claims(session)
     typer.echo(f"plan: {result.summary()}")
     if exit_code and result.has_changes:
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_DIFFERENCES)
 
 
 @app.command()
 def apply(
     spec: Path = SPEC,
-    alerts: Path = ALERTS,
-    dashboards: Path = DASHBOARDS,
+    alerts: Path | None = ALERTS_OPTION,
+    dashboards: Path | None = DASHBOARDS_OPTION,
     kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,
@@ -201,8 +200,8 @@ def _wait(session: Session, timeout: float) -> None:
 @app.command()
 def status(
     spec: Path = SPEC,
-    alerts: Path = ALERTS,
-    dashboards: Path = DASHBOARDS,
+    alerts: Path | None = ALERTS_OPTION,
+    dashboards: Path | None = DASHBOARDS_OPTION,
     kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,
@@ -270,8 +269,8 @@ def _print_status(healths: list[ComponentHealth], missing: list[str], healthy: b
 @app.command()
 def destroy(
     spec: Path = SPEC,
-    alerts: Path = ALERTS,
-    dashboards: Path = DASHBOARDS,
+    alerts: Path | None = ALERTS_OPTION,
+    dashboards: Path | None = DASHBOARDS_OPTION,
     kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = CONTEXT,
     in_cluster: bool = IN_CLUSTER,

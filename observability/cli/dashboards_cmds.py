@@ -23,11 +23,18 @@ from observability.apply.grafana import (
 from observability.apply.kibana import KibanaTarget, sync_kibana
 from observability.check.dashboards import lint_dashboards
 from observability.cli import app
-from observability.cli.io import read_spec, read_text, write_tree
+from observability.cli.io import EXIT_CODE_HELP, EXIT_DIFFERENCES, read_spec, write_tree
 from observability.cli.params import http_url
+from observability.cli.sources import DASHBOARDS, SourceDir, read_source_dir, source_dir
 from observability.errors import CheckError, ObservabilityError
 from observability.render.dashboard_export import export_definition
-from observability.render.dashboards import compile_sources
+from observability.render.dashboards import (
+    DEFINITION_SUFFIXES,
+    compile_dashboard,
+    compile_sources,
+    dashboard_uid,
+    load_definition_files,
+)
 from observability.render.yamlfmt import dump_json
 
 dashboards_app = typer.Typer(
@@ -35,7 +42,7 @@ dashboards_app = typer.Typer(
 )
 app.add_typer(dashboards_app, name="dashboards")
 
-DIR_OPTION = typer.Option(Path("dashboards"), "--dashboards", "-d", help="directory of dashboard definitions")
+DIR_OPTION = typer.Option(None, "--dashboards", "-d", help="directory of dashboard definitions (default: dashboards/)")
 URL_OPTION = typer.Option(
     ..., "--url", envvar="GRAFANA_URL", callback=http_url, help="Grafana base URL, e.g. http://localhost:3000"
 )
@@ -44,17 +51,17 @@ USER_OPTION = typer.Option(None, "--user", envvar="GRAFANA_USER", help="basic au
 PASSWORD_OPTION = typer.Option(None, "--password", envvar="GRAFANA_PASSWORD", help="basic auth password")
 
 
-def _compiled(directory: Path) -> dict[str, dict[str, Any]]:
-    if not directory.is_dir():
-        raise CheckError(f"{directory}/ is not a directory; pass --dashboards DIR")
-    sources = {
-        str(path.relative_to(directory)): read_text(path, "read the dashboard definition")
-        for path in sorted(directory.rglob("*.y*ml"))
-        if path.is_file() and not path.name.startswith(".")
-    }
+def _definition_sources(directory: Path | None) -> tuple[SourceDir, dict[str, str]]:
+    where = source_dir(DASHBOARDS, directory)
+    sources = read_source_dir(where, required=True)
     if not sources:
-        raise CheckError(f"{directory}/ has no dashboard definitions (*.yaml); pass --dashboards DIR")
-    return compile_sources(sources)
+        raise CheckError(f"{where.shown}/ has no dashboard definitions (*.yaml)", hint=f"pass {DASHBOARDS.flag} DIR")
+    return where, sources
+
+
+def _compiled(directory: Path | None) -> dict[str, dict[str, Any]]:
+    where, sources = _definition_sources(directory)
+    return compile_sources(sources, where.shown)
 
 
 def _grafana(url: str, token: str | None, user: str | None, password: str | None) -> Grafana:
@@ -64,7 +71,7 @@ def _grafana(url: str, token: str | None, user: str | None, password: str | None
 @dashboards_app.command()
 def build(
     out: Path = typer.Option(Path("build/grafana/dashboards"), "--out", "-o", help="directory to write into"),
-    dashboards: Path = DIR_OPTION,
+    dashboards: Path | None = DIR_OPTION,
 ) -> None:
     """Compile every definition to Grafana dashboard JSON (<uid>.json)."""
     compiled = _compiled(dashboards)
@@ -76,14 +83,24 @@ def build(
 
 
 @dashboards_app.command()
-def lint(dashboards: Path = DIR_OPTION) -> None:
-    """Check every query parses, datasources resolve, uids/titles are unique, units are set."""
-    compiled = _compiled(dashboards)
-    problems = lint_dashboards(compiled)
-    for problem in problems:
-        typer.echo(f"  {problem}", err=True)
+def lint(dashboards: Path | None = DIR_OPTION) -> None:
+    """Check every query parses, datasources resolve, uids/titles are unique, units are set.
+
+    Every definition is read and every problem reported in one run, each as `file:line: problem`.
+    """
+    where, sources = _definition_sources(dashboards)
+    files, problems = load_definition_files(sources, where.shown)
+    compiled = {f.path: compile_dashboard(f.definition, dashboard_uid(name, f.definition)) for name, f in files.items()}
+    by_path = {f.path: f for f in files.values()}
+    for problem in lint_dashboards(compiled):
+        definition = by_path[problem.source]
+        line = definition.line_of(panel_id=problem.panel_id, ref_id=problem.ref_id, variable=problem.variable)
+        problems.append(f"{definition.path}:{line}: {problem.detail}")
+    for line_problem in problems:
+        typer.echo(line_problem)
+    count = len([n for n in sources if n.endswith(DEFINITION_SUFFIXES)])
     if problems:
-        typer.echo(f"ERROR: {len(problems)} problem(s) in {len(compiled)} dashboards", err=True)
+        typer.echo(f"ERROR: {len(problems)} problem(s) in {count} dashboard definition(s)", err=True)
         raise typer.Exit(1)
     queries = sum(len(p.get("targets") or []) for d in compiled.values() for p in d["panels"])
     typer.echo(f"{len(compiled)} dashboards, {queries} queries: no problems")
@@ -95,7 +112,7 @@ def sync(
     token: str | None = TOKEN_OPTION,
     user: str | None = USER_OPTION,
     password: str | None = PASSWORD_OPTION,
-    dashboards: Path = DIR_OPTION,
+    dashboards: Path | None = DIR_OPTION,
     spec: Path | None = typer.Option(None, "--spec", "-f", help="stack.yaml; with it, datasources are synced too"),
     es_password: str | None = typer.Option(
         None, "--elasticsearch-password", envvar="OBS_ELASTICSEARCH_PASSWORD", help="for the ES datasource"
@@ -139,8 +156,8 @@ def diff(
     token: str | None = TOKEN_OPTION,
     user: str | None = USER_OPTION,
     password: str | None = PASSWORD_OPTION,
-    dashboards: Path = DIR_OPTION,
-    exit_code: bool = typer.Option(False, "--exit-code", help="exit 1 when anything differs (for CI)"),
+    dashboards: Path | None = DIR_OPTION,
+    exit_code: bool = typer.Option(False, "--exit-code", help=EXIT_CODE_HELP),
 ) -> None:
     """Code vs live, and whether the live dashboard was edited in Grafana since the last sync."""
     grafana = _grafana(url, token, user, password)
@@ -153,7 +170,7 @@ def diff(
             typer.echo(diff_dashboard(status, code), nl=False)
     typer.echo(f"{differs} dashboard(s) differ")
     if exit_code and differs:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_DIFFERENCES)
 
 
 @dashboards_app.command()
@@ -163,14 +180,14 @@ def export(
     token: str | None = TOKEN_OPTION,
     user: str | None = USER_OPTION,
     password: str | None = PASSWORD_OPTION,
-    dashboards: Path = DIR_OPTION,
+    dashboards: Path | None = DIR_OPTION,
     name: str | None = typer.Option(None, "--name", help="file name in the directory; default: <uid>.yaml"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing definition file"),
 ) -> None:
     """Write a live dashboard as a definition into dashboards/, so a UI-made dashboard can be adopted."""
     live = fetch_dashboard(_grafana(url, token, user, password), uid)
     text, warnings = export_definition(live)
-    target = dashboards / (name or f"{uid}.yaml")
+    target = (dashboards or DASHBOARDS.default) / (name or f"{uid}.yaml")
     if target.exists() and not overwrite:
         raise ObservabilityError(f"{target} exists; pass --overwrite to replace it or --name to pick another file")
     write_tree(target.parent, {target.name: text}, flag="--dashboards")

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.live import Live
 
 from observability.cli import app
-from observability.cli.io import read_sources
 from observability.cli.params import http_url, positive
+from observability.cli.sources import ALERTS, DASHBOARDS, SourceKind, read_sources, source_dir
 from observability.demo.run import Demo, DemoOptions
 from observability.demo.summary import status_line, summary_rows, summary_table
 from observability.demo.supervisor import StopRequest, install_signal_handlers
@@ -35,9 +35,9 @@ class SmokeFailed(ObservabilityError):
     """A smoke check did not pass in time."""
 
 
-def _source_dir(given: Path | None, name: str) -> Path:
+def _demo_default(kind: SourceKind) -> Path:
     # The repo's alerts/ and dashboards/ by default, wherever the command is run from.
-    return given if given is not None else (Path(name) if Path(name).is_dir() else REPO / name)
+    return kind.default if kind.default.is_dir() else REPO / kind.default
 
 
 @app.command()
@@ -47,8 +47,13 @@ def demo(
         float, typer.Option(callback=positive, help="smoke: seconds allowed for every check to pass")
     ] = 180.0,
     workdir: Annotated[Path, typer.Option(help="where the demo keeps its store, logs and configs")] = Path(".demo"),
-    alerts: Annotated[Path | None, typer.Option(help="directory of Prometheus rule files")] = None,
-    dashboards: Annotated[Path | None, typer.Option(help="directory of dashboard definitions")] = None,
+    alerts: Annotated[
+        Path | None, typer.Option(help="directory of Prometheus rule files (default: alerts/, else the project's)")
+    ] = None,
+    dashboards: Annotated[
+        Path | None,
+        typer.Option(help="directory of dashboard definitions (default: dashboards/, else the project's)"),
+    ] = None,
     es_url: Annotated[
         str | None,
         typer.Option(
@@ -61,7 +66,9 @@ def demo(
     stop = install_signal_handlers()
     # Without a terminal (`make demo | tee log`, CI) rich assumes 80 columns and wraps: print lines whole.
     console = Console(highlight=False, soft_wrap=True)
-    sources = read_sources(_source_dir(alerts, "alerts"), _source_dir(dashboards, "dashboards"))
+    sources = read_sources(
+        source_dir(ALERTS, alerts, _demo_default(ALERTS)), source_dir(DASHBOARDS, dashboards, _demo_default(DASHBOARDS))
+    )
 
     def progress(step: str, detail: str) -> None:
         stop.check()  # between start steps: a stop requested while starting takes effect here

@@ -1,6 +1,7 @@
-"""CLI helpers shared by command modules: reading the spec and source files, writing rendered files.
+"""CLI helpers shared by command modules: reading the spec and other files, writing rendered files.
 
 Every file-system failure becomes a FileError (or SpecError) naming the path, the flag and the fix.
+The sources in alerts/ and dashboards/ are read by cli/sources.py.
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from importlib import resources
 from pathlib import Path
 
 from observability.errors import FileError, SpecError
-from observability.render import Sources
 from observability.spec import Stack, parse_stack
+
+EXIT_DIFFERENCES = 2
+"""`--exit-code` of every diff-like command (plan, dashboards diff, alerts sync): exit 2 when something differs.
+As with `terraform plan -detailed-exitcode`, 1 stays "the command failed", so CI can tell the two apart."""
+EXIT_CODE_HELP = f"exit {EXIT_DIFFERENCES} when anything differs (1 means the command failed), for CI"
 
 
 def read_spec(path: Path) -> Stack:
@@ -29,23 +34,6 @@ def read_spec(path: Path) -> Stack:
 def starter_spec_text() -> str:
     """The starter spec written by `obs init` (the same text as examples/stack.yaml)."""
     return resources.files("observability.spec").joinpath("starter.yaml").read_text(encoding="utf-8")
-
-
-def read_sources(alerts_dir: Path, dashboards_dir: Path) -> Sources:
-    """Read alerts/ and dashboards/ into memory; a missing directory means no sources of that kind."""
-    return Sources(
-        alerts=_read_dir(alerts_dir, (".yaml", ".yml")), dashboards=_read_dir(dashboards_dir, None)
-    )
-
-
-def _read_dir(directory: Path, suffixes: tuple[str, ...] | None) -> dict[str, str]:
-    if not directory.is_dir():
-        return {}
-    found: dict[str, str] = {}
-    for path in sorted(directory.rglob("*")):
-        if path.is_file() and (suffixes is None or path.suffix in suffixes) and not path.name.startswith("."):
-            found[str(path.relative_to(directory))] = read_text(path, f"read it as a source file of {directory}/")
-    return found
 
 
 def read_text(path: Path, doing: str, flag: str | None = None) -> str:

@@ -146,7 +146,9 @@ def build_query(
 
 @logs_app.command("search")
 def search(
-    query: Annotated[str, typer.Argument(help='words or "quoted phrases" that must all appear')] = "",
+    words: Annotated[
+        list[str] | None, typer.Argument(metavar="QUERY", help='words or "quoted phrases" that must all appear')
+    ] = None,
     service: Annotated[list[str], typer.Option("--service", "-s", help="service.name (repeatable)")] = [],  # noqa: B006
     namespace: Annotated[
         list[str], typer.Option("--namespace", "-n", help="Kubernetes namespace (repeatable)")
@@ -171,7 +173,9 @@ def search(
     if follow and until:
         raise QueryError("--until cannot be combined with --follow (new events are always later)")
     now = datetime.now(UTC)
-    log_query = build_query(query, service, namespace, level, since, until, limit, now)
+    # `obs logs search payment rejected` is two words, both required: the same as the one argument
+    # "payment rejected" (a phrase needs its own quotes inside: '"payment rejected"').
+    log_query = build_query(" ".join(words or []), service, namespace, level, since, until, limit, now)
     backend: ElasticsearchLogSearch | StoreLogSearch
     if store is None and es_url:
         backend = ElasticsearchLogSearch(es_url, index=index, api_key=es_api_key)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import IO
 
@@ -55,6 +57,35 @@ def _run_offline(transform: Transformer, source: IO[bytes], out: IO[bytes], err:
     return stored, dead, dropped
 
 
+def _offline_input(input_: str) -> AbstractContextManager[IO[bytes]]:
+    if input_ == "-":
+        return nullcontext(sys.stdin.buffer)
+    try:
+        return open(input_, "rb")
+    except OSError as e:  # missing, a directory, unreadable: named with the flag and the fix
+        raise FileError.from_os_error(e, input_, doing="read the events", flag="--input") from None
+
+
+@contextmanager
+def _offline_output(output: str, input_: str) -> Iterator[IO[bytes]]:
+    """Where offline documents go: stdout for '-', else the file (created or truncated)."""
+    if output == "-":
+        yield sys.stdout.buffer
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    if input_ != "-" and target.exists() and Path(input_).exists() and target.samefile(input_):
+        raise PipelineError(f"--output {output}: is the --input file; writing would destroy it before it is read")
+    try:
+        out = open(target, "wb")  # noqa: SIM115 (entered below, so an open failure is told apart from a write)
+    except OSError as e:
+        raise PipelineError(
+            f"--output {output}: cannot write it: {e.strerror}", hint="give a writable file path"
+        ) from None
+    with out:
+        yield out
+
+
 @app.command()
 def process(
     config: Path | None = typer.Option(
@@ -63,7 +94,7 @@ def process(
     input_: str | None = typer.Option(
         None, "--input", "-i", help="offline mode: a file of Filebeat event JSON lines, or - for stdin"
     ),
-    output: str = typer.Option("-", "--output", "-o", help="offline mode: where documents go (- = stdout)"),
+    output: str = typer.Option("-", "--output", "-o", help="offline mode: file the documents go to (- = stdout)"),
     setup_only: bool = typer.Option(False, "--setup-only", help="create the index template and ILM policy, exit"),
     store: Path | None = typer.Option(
         None, "--store", help="write to the embedded SQLite log store at this path instead of Elasticsearch (demo)"
@@ -71,22 +102,14 @@ def process(
 ) -> None:
     """Consume Filebeat events from Kafka into Elasticsearch, or transform a file offline (--input)."""
     if input_ is not None:
-        if output != "-":
-            raise PipelineError(f"--output {output!r}: only '-' (stdout) is supported; redirect it to a file")
         transform = (
             Transformer.from_config(_read_config(config)) if config else Transformer(default_settings(), 10_000_000)
         )
-        if input_ == "-":
-            counts = _run_offline(transform, sys.stdin.buffer, sys.stdout.buffer, sys.stderr)
-        else:
-            try:
-                source = open(input_, "rb")  # noqa: SIM115 - closed below; only opening errors are the user's
-            except OSError as e:
-                raise FileError.from_os_error(e, input_, doing="read the events", flag="--input") from None
-            with source:
-                counts = _run_offline(transform, source, sys.stdout.buffer, sys.stderr)
-        sys.stdout.flush()
-        typer.echo(f"{counts[0]} documents, {counts[1]} dead-lettered, {counts[2]} dropped", err=True)
+        # The input is opened first: a missing input must not leave an empty output file behind.
+        with _offline_input(input_) as source, _offline_output(output, input_) as out:
+            counts = _run_offline(transform, source, out, sys.stderr)
+        where = "" if output == "-" else f" written to {output}"
+        typer.echo(f"{counts[0]} documents{where}, {counts[1]} dead-lettered, {counts[2]} dropped", err=True)
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("elastic_transport").setLevel(logging.WARNING)  # one INFO line per _bulk is too loud

@@ -9,7 +9,8 @@ from pathlib import Path
 import typer
 
 from observability.cli import app
-from observability.cli.io import read_sources, read_spec, write_tree
+from observability.cli.io import read_spec, write_tree
+from observability.cli.sources import ALERTS, ALERTS_OPTION, DASHBOARDS, DASHBOARDS_OPTION, read_sources, source_dir
 from observability.render import render_stack
 
 
@@ -20,15 +21,14 @@ def render(
     kube_version: str | None = typer.Option(
         None, "--kube-version", help="target Kubernetes version (1.20–1.35); default: the spec's, then 1.31"
     ),
-    alerts: Path = typer.Option(Path("alerts"), "--alerts", help="directory of Prometheus rule files"),
-    dashboards: Path = typer.Option(
-        Path("dashboards"), "--dashboards", help="directory of dashboard definitions"
-    ),
+    alerts: Path | None = ALERTS_OPTION,
+    dashboards: Path | None = DASHBOARDS_OPTION,
 ) -> None:
     """Render manifests and configs deterministically (same input → byte-identical files)."""
     started = time.perf_counter()
     stack = read_spec(spec)
-    rendered = render_stack(stack, read_sources(alerts, dashboards), kube_version)
+    sources = read_sources(source_dir(ALERTS, alerts), source_dir(DASHBOARDS, dashboards))
+    rendered = render_stack(stack, sources, kube_version)
     written = write_tree(out, rendered.files)
     elapsed = time.perf_counter() - started
     typer.echo(

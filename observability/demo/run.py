@@ -340,7 +340,7 @@ class Demo:
         results.append(checks.check_alerts(self.alertmanager.url, self.webhook.inbox.firing_names(), svc.name,
                                            svc.namespace))
         results.append(checks.check_dashboards(
-            load_definitions(self.sources.dashboards),
+            load_definitions(self.sources.dashboards, self.sources.dashboards_dir),
             checks.prometheus_query(self.prometheus.url),
             checks.prometheus_label_values(self.prometheus.url),
             preferred={"namespace": svc.namespace, "service": svc.name},

@@ -37,6 +37,10 @@ class Sources:
     """Prometheus rule files from alerts/ (name → YAML text)."""
     dashboards: dict[str, str] = field(default_factory=dict)
     """Dashboard definitions from dashboards/ (name → definition text)."""
+    alerts_dir: str = "alerts"
+    """The rule directory as the user named it; only for messages (`<alerts_dir>/<name>:line`)."""
+    dashboards_dir: str = "dashboards"
+    """The dashboards directory as the user named it; only for messages."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,11 @@ def render_config_files(stack: Stack, sources: Sources) -> ConfigFiles:
         "elasticsearch/index-template.json": dump_json(render_index_template(stack)),
         "elasticsearch/ilm-policy.json": dump_json(render_ilm_policy(stack)),
     }
-    for name, text in render_rule_files(stack, sources.alerts).items():
+    for name, text in render_rule_files(stack, sources.alerts, sources.alerts_dir).items():
         files[f"prometheus/rules/{name}"] = text
     for name, text in render_grafana_provisioning(stack).items():
         files[f"grafana/provisioning/{name}"] = text
-    for name, text in render_dashboards(stack, sources.dashboards).items():
+    for name, text in render_dashboards(stack, sources.dashboards, sources.dashboards_dir).items():
         files[f"grafana/dashboards/{name}"] = text
     return ConfigFiles(files=dict(sorted(files.items())))
 

@@ -9,6 +9,7 @@ tag marks what `obs dashboards sync` owns; it never touches a dashboard without 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -34,14 +35,46 @@ def dashboard_uid(name: str, definition: Definition) -> str:
     return ("obs-" + re.sub(r"[^A-Za-z0-9_-]", "-", stem))[:40]
 
 
+@dataclass(frozen=True)
+class DefinitionFile:
+    """One parsed definition and where it came from, so a problem found in its compiled JSON names file:line."""
+
+    path: str
+    """The file as the user sees it: the dashboards directory as given, then the name in it."""
+    definition: Definition
+    lines: dict[tuple[str | int, ...], int]
+    """Line of every field path of the definition (see spec/load.py: load_yaml_with_lines)."""
+
+    def line_of(self, *, panel_id: int | None = None, ref_id: str | None = None, variable: str | None = None) -> int:
+        """The definition line a compiled panel (its id), query (its refId) or variable (its name) came from."""
+        path: tuple[str | int, ...] = ()
+        if variable is not None:
+            index = next((i for i, v in enumerate(self.definition.variables) if v.name == variable), None)
+            path = ("variables", index, "query") if index is not None else ("variables",)
+        elif panel_id is not None:
+            # compile_dashboard numbers panels by their 1-based position in the definition's list
+            path = ("panels", panel_id - 1)
+            if ref_id is not None and len(ref_id) == 1:
+                path = (*path, "queries", ord(ref_id) - ord("A"), "expr")
+        return line_for(path, self.lines)
+
+
 def parse_definition(text: str, source: str) -> Definition:
     """Validate one definition; RenderError lists every problem as `source:line path: message`."""
+    parsed, problems = _parse(text, source)
+    if parsed is None:
+        _fail(source, problems)
+    return parsed.definition
+
+
+def _parse(text: str, source: str) -> tuple[DefinitionFile | None, list[str]]:
+    """The parsed definition, or None and every problem found in it."""
     try:
         data, lines = load_yaml_with_lines(text, source)
     except SpecError as e:
-        raise RenderError("\n".join(e.problems)) from None
+        return None, list(e.problems)
     if not isinstance(data, dict):
-        raise RenderError(f"{source}:1: a dashboard definition is a mapping with 'title', 'variables', 'panels'")
+        return None, [f"{source}:1: a dashboard definition is a mapping with 'title', 'variables', 'panels'"]
     try:
         definition = Definition.model_validate(data)
     except ValidationError as e:
@@ -52,15 +85,17 @@ def parse_definition(text: str, source: str) -> Definition:
             message = str((err.get("ctx") or {}).get("error", err["msg"]))
             if err["type"] == "extra_forbidden":
                 message = "unknown key"
+            elif err["type"] == "missing":
+                message = "required field is missing; add it"
             problems.append(f"{source}:{line_for(loc, lines)} {dotted_path(loc)}: {message}")
-        _fail(source, problems)
+        return None, list(dict.fromkeys(problems))
     problems = [
         f"{source}:{line_for(('panels', i), lines)} {dotted_path(('panels', i))}: {message}"
         for i, message in definition.panel_problems()
     ]
     if problems:
-        _fail(source, problems)
-    return definition
+        return None, problems
+    return DefinitionFile(source, definition, lines), []
 
 
 def _fail(source: str, problems: list[str]) -> NoReturn:
@@ -68,29 +103,48 @@ def _fail(source: str, problems: list[str]) -> NoReturn:
     raise RenderError(f"{source}: invalid dashboard definition\n  {listed}") from None
 
 
-def load_definitions(sources: dict[str, str]) -> dict[str, Definition]:
-    """Every *.yaml definition in the sources, by file name; other files (README, exports) are ignored."""
-    return {
-        name: parse_definition(text, f"dashboards/{name}")
-        for name, text in sorted(sources.items())
-        if name.endswith(DEFINITION_SUFFIXES)
-    }
+def load_definition_files(
+    sources: dict[str, str], source_dir: str = "dashboards"
+) -> tuple[dict[str, DefinitionFile], list[str]]:
+    """Every *.yaml definition that parses, by file name, and the problems of all that do not (every file is
+    read, so one run reports them all). Other files (README, exports) are not definitions."""
+    files: dict[str, DefinitionFile] = {}
+    problems: list[str] = []
+    for name, text in sorted(sources.items()):
+        if not name.endswith(DEFINITION_SUFFIXES):
+            continue
+        parsed, found = _parse(text, f"{source_dir}/{name}")
+        if parsed is None:
+            problems += found
+        else:
+            files[name] = parsed
+    return files, problems
 
 
-def render_dashboards(stack: Stack, sources: dict[str, str]) -> dict[str, str]:
+def load_definitions(sources: dict[str, str], source_dir: str = "dashboards") -> dict[str, Definition]:
+    """Every *.yaml definition in the sources, by file name; RenderError lists the problems of every file."""
+    files, problems = load_definition_files(sources, source_dir)
+    if problems:
+        raise RenderError(
+            "invalid dashboard definitions:\n  " + "\n  ".join(problems), hint=f"fix them in {source_dir}/"
+        )
+    return {name: f.definition for name, f in files.items()}
+
+
+def render_dashboards(stack: Stack, sources: dict[str, str], source_dir: str = "dashboards") -> dict[str, str]:
     """Compile every definition to `<uid>.json` (the provisioning and sync input)."""
-    return {f"{uid}.json": dump_json(dashboard) for uid, dashboard in compile_sources(sources).items()}
+    return {f"{uid}.json": dump_json(d) for uid, d in compile_sources(sources, source_dir).items()}
 
 
-def compile_sources(sources: dict[str, str]) -> dict[str, dict[str, Any]]:
+def compile_sources(sources: dict[str, str], source_dir: str = "dashboards") -> dict[str, dict[str, Any]]:
     """Every definition compiled, by uid; two definitions with one uid are an error naming both files."""
     out: dict[str, dict[str, Any]] = {}
     origin: dict[str, str] = {}
-    for name, definition in load_definitions(sources).items():
+    for name, definition in load_definitions(sources, source_dir).items():
         uid = dashboard_uid(name, definition)
         if uid in out:
             raise RenderError(
-                f"dashboards/{name}: uid {uid!r} is already used by dashboards/{origin[uid]}; set a different 'uid'"
+                f"{source_dir}/{name}: uid {uid!r} is already used by {source_dir}/{origin[uid]}; set a different 'uid'"
             )
         origin[uid] = name
         out[uid] = compile_dashboard(definition, uid)
@@ -304,4 +358,3 @@ def _es_target(query: EsQuery, ref: dict[str, str], ref_id: str, panel: Panel) -
                      "settings": {"interval": "auto", "min_doc_count": "0", "trimEdges": "0"}})
     target["bucketAggs"] = aggs
     return target
-

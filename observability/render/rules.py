@@ -203,33 +203,35 @@ def _without_disabled_groups(text: str, groups: list[dict[str, Any]], enabled: d
     return dump_yaml({"groups": kept})
 
 
-def _parse_source(name: str, text: str) -> list[dict[str, Any]]:
+def _parse_source(name: str, text: str, source_dir: str) -> list[dict[str, Any]]:
     try:
-        docs = load_yaml_documents(text, f"alerts/{name}", plain=True)
+        docs = load_yaml_documents(text, f"{source_dir}/{name}", plain=True)
     except YamlInputError as e:
         raise RenderError("\n".join(e.problems), hint="run `obs alerts lint`") from None
     if len(docs) != 1 or not isinstance(docs[0], dict) or not isinstance(docs[0].get("groups"), list):
         raise RenderError(
-            f"alerts/{name}: not a Prometheus rule file (expected one document with a 'groups:' list)",
+            f"{source_dir}/{name}: not a Prometheus rule file (expected one document with a 'groups:' list)",
             hint="PrometheusRule custom resources are linted by `obs alerts lint` but rendered only as rule files",
         )
     return list(docs[0]["groups"])
 
 
-def render_rule_files(stack: Stack, sources: dict[str, str]) -> dict[str, str]:
-    """The rule files Prometheus loads: alerts/*.yaml (minus groups of disabled components) + SLO rules."""
+def render_rule_files(stack: Stack, sources: dict[str, str], source_dir: str = "alerts") -> dict[str, str]:
+    """The rule files Prometheus loads: alerts/*.yaml (minus groups of disabled components) + SLO rules.
+
+    `source_dir` is the rule directory as the user named it, for messages only."""
     files: dict[str, str] = {}
     enabled = component_groups(stack)
     for name, text in sorted(sources.items()):
         if not name.endswith((".yaml", ".yml")) or name.rsplit("/", 1)[-1] == ROUTING_TESTS_FILE:
             continue
-        groups = _parse_source(name, text)
+        groups = _parse_source(name, text, source_dir)
         files[name] = _without_disabled_groups(text, groups, enabled)
     groups = render_slo_groups(stack)
     if groups:
         if SLO_RULES_FILE in files:
             raise RenderError(
-                f"alerts/{SLO_RULES_FILE} collides with the generated SLO rules; rename the hand-written file"
+                f"{source_dir}/{SLO_RULES_FILE} collides with the generated SLO rules; rename the hand-written file"
             )
         header = "# Generated from the services' slo sections of the stack spec by `obs render`; do not edit.\n"
         files[SLO_RULES_FILE] = header + dump_yaml({"groups": groups})

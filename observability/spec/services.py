@@ -13,6 +13,43 @@ _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
+def port_name_problems(name: str) -> list[str]:
+    """Why `name` is not a valid container port name (empty: it is one).
+
+    A port name is an IANA service name (RFC 6335 §5.1), checked as Kubernetes does in IsValidPortName
+    (kubernetes/kubernetes staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go): 1–15 of
+    [a-z0-9-], at least one letter, no leading, trailing or double hyphen.
+    """
+    problems = []
+    if not 1 <= len(name) <= 15:
+        problems.append(f"must be 1 to 15 characters, got {len(name)}")
+    if not re.fullmatch(r"[-a-z0-9]*", name):
+        problems.append("may contain only lowercase letters, digits and '-'")
+    elif not re.search(r"[a-z]", name):
+        problems.append("must contain at least one letter")
+    if "--" in name:
+        problems.append("must not contain '--'")
+    if name.startswith("-") or name.endswith("-"):
+        problems.append("must not begin or end with '-'")
+    return problems
+
+
+def _port_problem(port: str) -> str | None:
+    if re.fullmatch(r"[0-9]+", port):
+        # Quoted, a number is a port *name*: Prometheus would keep only a container port named "8080",
+        # which no container has, so the service would never be scraped.
+        return (
+            f"{port!r} is quoted, which makes it a port name that no container has (the service would never be "
+            f"scraped); did you mean port: {int(port)} without quotes?"
+        )
+    problems = port_name_problems(port)
+    if not problems:
+        return None
+    fixed = re.sub(r"-{2,}", "-", re.sub(r"[_\s.]", "-", port.lower())).strip("-")
+    hint = f" (did you mean {fixed!r}?)" if fixed and not port_name_problems(fixed) else ""
+    return f"{port!r} is not a valid container port name: {'; '.join(problems)}{hint}"
+
+
 class LatencySLO(StrictModel):
     threshold: Duration = Field(description="a request slower than this counts against the SLO, e.g. 300ms")
     target: float = Field(gt=0, lt=100, description="percent of requests faster than threshold, e.g. 99")
@@ -33,7 +70,9 @@ class SLO(StrictModel):
 
 
 class ServiceMetrics(StrictModel):
-    port: int | str = Field(description="container port number or name serving metrics")
+    port: int | str = Field(
+        description="container port serving metrics: a number (8080, unquoted) or a port name (http-metrics)"
+    )
     path: str = "/metrics"
     scheme: Literal["http", "https"] = "http"
 
@@ -42,8 +81,8 @@ class ServiceMetrics(StrictModel):
     def _port(cls, v: int | str) -> int | str:
         if isinstance(v, int) and not 1 <= v <= 65535:
             raise ValueError(f"must be a port between 1 and 65535, got {v}")
-        if isinstance(v, str) and not re.match(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$", v):
-            raise ValueError(f"must be a port number or a container port name (IANA_SVC_NAME), got {v!r}")
+        if isinstance(v, str) and (problem := _port_problem(v)):
+            raise ValueError(problem)
         return v
 
     @field_validator("path")

@@ -25,7 +25,8 @@ from kapi_server import REPO, ClusterUnderTest
 from observability.apply.cluster.client import FIELD_MANAGER, ObjectRef, ref_of
 from observability.apply.cluster.plan import SCANNED_KINDS, WORKLOAD_KINDS
 from observability.apply.kubernetes import KubernetesCluster, connect
-from observability.cli.io import read_sources, read_spec
+from observability.cli.io import read_spec
+from observability.cli.sources import ALERTS, DASHBOARDS, read_sources, source_dir
 from observability.render import render_stack
 from observability.render.kube import KubeVersion, api_version
 from observability.render.names import generated_secrets
@@ -96,7 +97,8 @@ def write_spec(directory: Path, name: str, namespace: str, **overrides: Any) -> 
 
 def rendered_objects(spec: Path, version: KubeVersion) -> dict[str, list[dict[str, Any]]]:
     stack = read_spec(spec)
-    return render_stack(stack, read_sources(REPO / "alerts", REPO / "dashboards"), str(version)).manifests
+    sources = read_sources(source_dir(ALERTS, REPO / "alerts"), source_dir(DASHBOARDS, REPO / "dashboards"))
+    return render_stack(stack, sources, str(version)).manifests
 
 
 def ours_left(kube: KubernetesCluster, instance: str, namespace: str, version: KubeVersion) -> list[str]:

@@ -41,7 +41,7 @@ def test_lint_reports_file_line_and_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{tmp_path}/bad.yaml:4: g/NoSeverity: label 'severity' is missing" in result.stdout
     assert "rate() over 30s is less than 4 scrape intervals" in result.stdout
-    assert f"{tmp_path}/bad.yaml:7: g/Broken: expression does not parse" in result.stdout
+    assert f"{tmp_path}/bad.yaml:8: g/Broken: expression does not parse" in result.stdout  # the expr line
     assert "[promtool]" in result.stdout  # promtool's own verdict is included
 
 
@@ -83,6 +83,17 @@ def test_alerts_test_passes_on_the_repo_and_reports_gaps(repo: Path, tmp_path: P
     assert "routed to ['ops-email'], expected ['oncall']" in result.stdout
 
 
+def test_alerts_test_reads_the_spec_before_running_promtool(repo: Path, tmp_path: Path) -> None:
+    given = obs("alerts", "test", "--spec", str(tmp_path / "missing.yaml"), cwd=repo)
+    # the routing tests in alerts/ need the default ./stack.yaml, which this directory lacks
+    default = obs("alerts", "test", "--alerts", str(repo / "alerts"), "--tests", str(repo / "tests/alerts"),
+                  cwd=tmp_path)
+    for result, missing in ((given, str(tmp_path / "missing.yaml")), (default, "stack.yaml")):
+        assert result.returncode == 1
+        assert f"ERROR: {missing}: 1 problem\n  {missing}: file not found" in result.stderr, result.stderr
+        assert "promtool test rules" not in result.stdout  # failed before the long promtool run, not after it
+
+
 def test_sync_locally_shows_diff_reloads_and_is_idempotent(repo: Path, tmp_path: Path) -> None:
     secrets = tmp_path / "secrets" / "alert-receivers"
     secrets.mkdir(parents=True)
@@ -112,6 +123,8 @@ def test_sync_locally_shows_diff_reloads_and_is_idempotent(repo: Path, tmp_path:
         ]
         dry = obs(*args, "--dry-run", cwd=repo)
         assert dry.returncode == 0, dry.stdout + dry.stderr
+        # --exit-code means what it means for `obs plan` and `obs dashboards diff`: 2 = something differs
+        assert obs(*args, "--dry-run", "--exit-code", cwd=repo).returncode == 2
         assert "+++ " in dry.stdout and "not reloaded" in dry.stdout
         assert not (prom.workdir / "rules" / "go-services.yaml").exists()
         first = obs(*args, cwd=repo)
@@ -121,7 +134,7 @@ def test_sync_locally_shows_diff_reloads_and_is_idempotent(repo: Path, tmp_path:
         assert {"go-services", "processor", "slo:shop/checkout"} <= {g["name"] for g in groups}
         status = requests.get(f"{am.url}/api/v2/status", timeout=5).json()
         assert "payments-slack" in status["config"]["original"]
-        second = obs(*args, cwd=repo)
+        second = obs(*args, "--exit-code", cwd=repo)
         assert second.returncode == 0
         assert second.stdout.count("up to date") == 2, second.stdout
         verify = obs("alerts", "verify", "--prometheus-url", prom.url, "--alertmanager-url", am.url)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from observability.check.alerts_lint import promtool_problems
 from observability.cli.io import read_spec
 from observability.local.tools import promtool_check_rules, promtool_test_rules
 from observability.render.rules import SLO_RULES_FILE, render_rule_files
@@ -45,6 +46,38 @@ def test_promtool_check_rules_rejects_a_broken_rule(prom_release) -> None:
     result = promtool_check_rules({"broken.yaml": broken}, promtool=prom_release.promtool)
     assert not result.ok
     assert "broken.yaml" in result.output
+
+
+BROKEN_TWICE = """\
+groups:
+  - name: first
+    rules:
+      - alert: BadExpr
+        labels: {severity: page}
+        expr: sum(rate(x[5m])
+  - name: second
+    rules:
+      - record: fine:up
+        expr: up
+      - alert: BadLabel
+        labels:
+          bad-label: y
+        expr: up == 0
+"""
+
+
+def test_promtool_errors_name_file_line_group_and_rule(prom_release) -> None:
+    # Whatever each release reports (2.42 both errors, 3.x may stop at the first), every problem names the
+    # group, the rule and a line inside that rule.
+    result = promtool_check_rules({"alerts/broken.yaml": BROKEN_TWICE}, promtool=prom_release.promtool)
+    assert not result.ok
+    problems = promtool_problems(result.output, {"alerts/broken.yaml": BROKEN_TWICE})
+    rule_lines = {"BadExpr": range(4, 7), "BadLabel": range(11, 15)}
+    assert problems and all(p.file == "alerts/broken.yaml" for p in problems), result.output
+    for problem in problems:
+        assert problem.rule in rule_lines, (str(problem), result.output)
+        assert problem.group == {"BadExpr": "first", "BadLabel": "second"}[problem.rule]
+        assert problem.line in rule_lines[problem.rule], (str(problem), result.output)
 
 
 def test_every_promtool_unit_test_passes(repo: Path, prom_release) -> None:

@@ -175,7 +175,7 @@ def test_cli_sync_diff_export_workflow(fake: FakeGrafana, tmp_path: Path, monkey
     assert result.exit_code == 0 and "0 dashboard(s) differ" in result.output
     fake.ui_save("obs-go-fleet", lambda d: d["panels"][1].update(title="Traffic"))
     result = runner.invoke(app, ["dashboards", "diff", "--exit-code"], env=env)
-    assert result.exit_code == 1 and "obs-go-fleet: edited-in-grafana" in result.output
+    assert result.exit_code == 2 and "obs-go-fleet: edited-in-grafana" in result.output
     changed = [line.strip() for line in result.output.splitlines() if line.startswith(("+ ", "- "))]
     assert changed == ['-      "title": "Traffic",', '+      "title": "Traffic and errors",']
     result = runner.invoke(app, ["dashboards", "sync"], env=env)

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from observability.check.alerts_lint import lint_rule_files
+from observability.check.alerts_lint import lint_rule_files, promtool_problems
 
 GOOD = {
     "alert": "GoodAlert",
@@ -112,10 +112,93 @@ def test_duplicates_across_files_and_groups() -> None:
 
 
 def test_problems_carry_file_line_group_and_alert() -> None:
-    text = _file(GOOD, _with(alert="Second", labels={}))
+    text = _file(GOOD, _with(alert="Second", labels=None))
     (problem,) = [p for p in lint_rule_files({"r.yaml": text}) if p.check == "required-label"]
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "alert: Second" in t)
     assert str(problem).startswith(f"r.yaml:{line}: g/Second: label 'severity' is missing")
+
+
+# Every problem points at the line that has to change, not at the rule's first line (the keys of a rule are in
+# any order, so a rule's first line says nothing about where its expression or labels are).
+MANY = """\
+groups:
+  - name: first
+    rules:
+      - alert: BadExpr
+        labels:
+          severity: page
+        for: 5m
+        expr: sum(rate(x[5m])
+        annotations: {summary: s, description: d, runbook_url: https://x/docs/runbooks/BadExpr.md}
+  - name: second
+    rules:
+      - alert: Several
+        annotations:
+          summary: s
+          description: d
+          runbook_url: https://x/docs/runbooks/Other.md
+        labels:
+          team: shop
+          severity: critical
+          bad-label: y
+          value: "{{ $value }}"
+        for: 5m
+        expr: rate(x[30s]) < 0
+      - alert: PagesAtOnce
+        labels: {severity: page}
+        for: 0s
+        annotations: {summary: s, description: d, runbook_url: https://x/docs/runbooks/PagesAtOnce.md}
+        expr: up == 0
+"""
+
+
+def test_every_problem_names_group_alert_and_the_line_to_fix() -> None:
+    found = {(p.group, p.rule, p.check, p.line) for p in lint_rule_files({"r.yaml": MANY})}
+    assert found == {
+        ("first", "BadExpr", "promql", 8),
+        ("second", "Several", "runbook", 16),
+        ("second", "Several", "required-label", 19),
+        ("second", "Several", "label-name", 20),
+        ("second", "Several", "label-cardinality", 21),
+        ("second", "Several", "rate-window", 23),
+        ("second", "Several", "never-fires", 23),
+        ("second", "PagesAtOnce", "for-on-page", 26),
+    }
+    rendered = [str(p) for p in lint_rule_files({"r.yaml": MANY})]
+    assert "r.yaml:8: first/BadExpr: expression does not parse: unclosed left parenthesis [promql]" in rendered
+
+
+def test_a_file_level_problem_has_no_empty_group_in_its_text() -> None:
+    (problem,) = lint_rule_files({"x.yaml": "foo: [1, 2]\n"})
+    assert str(problem).startswith("x.yaml:1: no 'groups:' list")
+
+
+# `promtool check rules` output as promtool 2.42 (Debian) prints it for MANY, captured from the real program;
+# the format is Prometheus' rulefmt Error.Error (prometheus/prometheus model/rulefmt/rulefmt.go).
+PROMTOOL_OUTPUT = """\
+Checking r.yaml
+  FAILED:
+r.yaml: 8:15: group "first", rule 1, "BadExpr": could not parse expression: 1:16: parse error: unclosed left parenthesis
+r.yaml: group "second", rule 1, "Several": invalid label name: bad-label
+"""
+
+
+def test_promtool_output_names_file_line_group_and_rule() -> None:
+    problems = promtool_problems(PROMTOOL_OUTPUT, {"r.yaml": MANY})
+    assert [(p.file, p.line, p.group, p.rule) for p in problems] == [
+        ("r.yaml", 8, "first", "BadExpr"),
+        ("r.yaml", 12, "second", "Several"),  # no position from promtool: the rule's line
+    ]
+    assert str(problems[1]) == "r.yaml:12: second/Several: invalid label name: bad-label [promtool]"
+
+
+def test_promtool_output_without_a_rule_keeps_the_file_and_yaml_line() -> None:
+    output = "Checking r.yaml\n  FAILED:\nr.yaml: yaml: unmarshal errors:\n  line 3: field rulez not found\n"
+    problems = promtool_problems(output, {"r.yaml": "groups: []\n"})
+    assert [(p.file, p.line, p.message) for p in problems] == [
+        ("r.yaml", 1, "yaml: unmarshal errors:"),
+        ("r.yaml", 3, "line 3: field rulez not found"),
+    ]
 
 
 def test_prometheusrule_custom_resources_are_linted() -> None:
@@ -139,9 +222,9 @@ def test_not_a_rule_file_is_reported_not_raised() -> None:
 
 
 def test_repo_alert_files_lint_clean(repo) -> None:
-    from observability.cli.io import read_sources
+    from observability.cli.sources import ALERTS, read_source_dir, source_dir
 
-    sources = read_sources(repo / "alerts", repo / "dashboards").alerts
+    sources = read_source_dir(source_dir(ALERTS, repo / "alerts"))
     sources.pop("routing-tests.yaml")
     runbooks = {p.stem for p in (repo / "docs" / "runbooks").glob("*.md")}
     problems = lint_rule_files(sources, runbooks=runbooks)

@@ -70,6 +70,17 @@ def test_filters_level_since_and_text(store_path):
     assert "no matching events" in result.stderr
 
 
+def test_several_words_must_all_appear(store_path):
+    # `obs logs search payment failed`: two arguments, both words required (as in one quoted argument)
+    for words in (["payment", "failed"], ["payment failed"], ["failed", "payment"]):
+        result = obs("logs", "search", *words, "--store", str(store_path), "--json")
+        assert result.returncode == 0, result.stderr
+        assert [json.loads(x)["_id"] for x in result.stdout.splitlines()] == ["logs-1-2"], words
+    result = obs("logs", "search", "payment", "placed", "--store", str(store_path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and "no matching events" in result.stderr
+
+
 def test_table_output_shows_level_service_message_and_details(store_path):
     result = obs("logs", "search", "--store", str(store_path), "--level", "error")
     assert result.returncode == 0, result.stderr

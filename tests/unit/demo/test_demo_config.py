@@ -86,9 +86,10 @@ def test_the_real_rendered_config_localises_to_a_valid_prometheus_config(repo, t
 
     import pytest
 
-    from observability.cli.io import read_sources
+    from observability.cli.sources import ALERTS, DASHBOARDS, read_sources, source_dir
 
-    files = render_config_files(STACK, read_sources(repo / "alerts", repo / "dashboards")).files
+    sources = read_sources(source_dir(ALERTS, repo / "alerts"), source_dir(DASHBOARDS, repo / "dashboards"))
+    files = render_config_files(STACK, sources).files
     text, skipped = localize_prometheus(files["prometheus/prometheus.yml"], targets())
     assert "kubelet" in skipped
     jobs = [j["job_name"] for j in yaml.safe_load(text)["scrape_configs"]]

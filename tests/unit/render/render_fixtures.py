@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from observability.cli.io import read_sources
+from observability.cli.sources import ALERTS, DASHBOARDS, read_sources, source_dir
 from observability.render import RenderedStack, Sources, render_stack
 from observability.spec import Stack, parse_stack
 
@@ -30,7 +30,7 @@ def example_dict() -> dict[str, Any]:
 
 
 def repo_sources() -> Sources:
-    return read_sources(REPO / "alerts", REPO / "dashboards")
+    return read_sources(source_dir(ALERTS, REPO / "alerts"), source_dir(DASHBOARDS, REPO / "dashboards"))
 
 
 def render(stack: Stack, kube_version: str | None = None) -> RenderedStack:

@@ -140,9 +140,10 @@ def test_a_hand_written_file_may_not_shadow_the_generated_one() -> None:
 
 
 def test_repo_alert_files_render_for_the_example_spec(repo, example_spec_path) -> None:
-    from observability.cli.io import read_sources, read_spec
+    from observability.cli.io import read_spec
+    from observability.cli.sources import ALERTS, read_source_dir, source_dir
 
     stack = read_spec(example_spec_path)
-    files = render_rule_files(stack, read_sources(repo / "alerts", repo / "dashboards").alerts)
+    files = render_rule_files(stack, read_source_dir(source_dir(ALERTS, repo / "alerts")))
     assert {"go-services.yaml", "log-pipeline.yaml", "stack.yaml", SLO_RULES_FILE} <= set(files)
     assert "routing-tests.yaml" not in files

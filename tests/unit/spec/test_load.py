@@ -174,3 +174,57 @@ def test_dead_letter_topic_cannot_be_a_routed_topic():
         """
     )
     assert "starts with 'logs.', the prefix of routed topics the processor consumes" in found[0]
+
+
+def service_with_port(port: str) -> str:
+    return f"""\
+        cluster: {{name: dev}}
+        services:
+          - name: checkout
+            namespace: shop
+            selector: {{app: checkout}}
+            metrics:
+              port: {port}
+        """
+
+
+def test_a_quoted_port_number_is_an_error_with_the_unquoted_fix():
+    # Quoted, 8080 would be a port *name*; Prometheus would look for a container port named "8080" and
+    # never scrape the service.
+    found = problems(service_with_port('"8080"'))
+    assert len(found) == 1
+    assert found[0].startswith("stack.yaml:7 services[0].metrics.port: '8080' is quoted")
+    assert found[0].endswith("did you mean port: 8080 without quotes?")
+
+
+@pytest.mark.parametrize("name", ["http", "http-metrics", "metrics", "m9090", "9090m", "a-b-c", "abcdefghijklmno"])
+def test_valid_port_names_are_accepted(name):
+    stack = parse_stack(textwrap.dedent(service_with_port(name)))
+    assert stack.services[0].metrics.port == name
+
+
+def test_an_unquoted_port_number_stays_a_number():
+    assert parse_stack(textwrap.dedent(service_with_port("8080"))).services[0].metrics.port == 8080
+
+
+# The rule of Kubernetes' IsValidPortName (kubernetes/kubernetes
+# staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go), i.e. RFC 6335 §5.1 service names.
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("abcdefghijklmnop", "must be 1 to 15 characters, got 16"),
+        ('"1-2"', "must contain at least one letter"),
+        ("http--metrics", "must not contain '--' (did you mean 'http-metrics'?)"),
+        ("-http", "must not begin or end with '-' (did you mean 'http'?)"),
+        ("http-", "must not begin or end with '-' (did you mean 'http'?)"),
+        ("HTTP", "may contain only lowercase letters, digits and '-' (did you mean 'http'?)"),
+        ("http_metrics", "may contain only lowercase letters, digits and '-' (did you mean 'http-metrics'?)"),
+        ('"http metrics"', "may contain only lowercase letters, digits and '-' (did you mean 'http-metrics'?)"),
+    ],
+)
+def test_invalid_port_names_are_errors_naming_the_rule(name, expected):
+    found = problems(service_with_port(name))
+    assert len(found) == 1
+    assert found[0].startswith("stack.yaml:7 services[0].metrics.port: ")
+    assert "is not a valid container port name: " in found[0]
+    assert found[0].endswith(expected)
