@@ -40,7 +40,7 @@ from observability.local.goservice import build_go_service, start_go_service
 from observability.pipeline.shipper import AgentMeta, PodMeta, filebeat_event, read_new_lines
 from observability.render.dashboard_defs import Panel
 from observability.render.dashboards import compile_dashboard, dashboard_uid, parse_definition
-from observability.render.rules import SLO_RULES_FILE, render_rule_files
+from observability.render.rules import SERVICE_RULES_FILE, SLO_RULES_FILE, render_rule_files
 from observability.spec import Stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ groups:
 """
 
 
-def _slo_rules() -> str:
+def _generated_rules() -> dict[str, str]:
     stack = Stack.model_validate(
         {
             "cluster": {"name": "dashboards-test"},
@@ -82,7 +82,8 @@ def _slo_rules() -> str:
             ],
         }
     )
-    return render_rule_files(stack, {})[SLO_RULES_FILE]
+    files = render_rule_files(stack, {})
+    return {name: files[name] for name in (SLO_RULES_FILE, SERVICE_RULES_FILE)}
 
 
 def _get(url: str, timeout: float = 5) -> Any:
@@ -182,7 +183,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, prom_release: Any) -> I
             for i, (job, target, labels) in enumerate(targets)
         )
         prom_yaml = "global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n" + scrape
-        rules = {"dashboard-test.yaml": RULES, SLO_RULES_FILE: _slo_rules()}
+        rules = {"dashboard-test.yaml": RULES, **_generated_rules()}
         prom = start_prometheus(prom_yaml, rules, tmp / "prom", alertmanager_url=am.url, binary=prom_release.prometheus)
         cleanup.append(prom.stop)
         # Prometheus scrapes itself too (rule evaluation failures); its port is known only once it runs

@@ -49,7 +49,7 @@ def test_the_good_rule_passes_every_check() -> None:
     ("rule", "expected"),
     [
         (_with(labels={}), ("required-label", "error")),
-        (_with(labels={"severity": "critical"}), ("required-label", "error")),
+        (_with(labels={"severity": "urgent"}), ("required-label", "error")),
         (_with(annotations={"summary": "s", "description": "d"}), ("required-annotation", "error")),
         (_with(annotations={**GOOD["annotations"], "summary": " "}), ("required-annotation", "error")),
         (_with(annotations={**GOOD["annotations"], "runbook_url": "https://wiki/x"}), ("runbook", "warning")),
