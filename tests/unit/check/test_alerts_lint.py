@@ -66,6 +66,8 @@ def test_the_good_rule_passes_every_check() -> None:
         (_with(expr="rate(x[5m]) < 0"), ("never-fires", "error")),
         (_with(expr='up{job="a", job="b"} == 0'), ("never-fires", "error")),
         (_with(expr="sum(rate(x[5m]) > 1"), ("promql", "error")),
+        (_with(expr="elasticsearch_indices_indexing_index_total > 100000"), ("counter-without-rate", "error")),
+        (_with(expr="sum by (job) (http_request_duration_seconds_count) > 10"), ("counter-without-rate", "error")),
     ],
 )
 def test_each_check_fails_on_its_bad_case(rule: dict, expected: tuple[str, str]) -> None:
