@@ -13,13 +13,28 @@ SPEC_OPTION = typer.Option(Path("stack.yaml"), "--spec", "-f", help="the stack s
 
 
 @app.command()
-def validate(spec: Path = SPEC_OPTION) -> None:
+def validate(
+    spec: Path = SPEC_OPTION,
+    prometheus_url: str | None = typer.Option(
+        None, help="also warn when a service's instrumentation metrics are absent in this Prometheus"
+    ),
+) -> None:
     """Check a stack.yaml; exit 1 listing every problem as file:line field: message."""
     stack = read_spec(spec)
     enabled = sum(1 for _ in stack.services)
     typer.echo(
         f"{spec}: valid (instance {stack.name!r}, namespace {stack.cluster.namespace!r}, {enabled} Go services)"
     )
+    if prometheus_url is not None:
+        from observability.cli.services_cmds import configured_problem, inventories
+
+        for svc, inventory in inventories(stack, prometheus_url):
+            problem = configured_problem(svc, inventory)
+            if problem:
+                typer.echo(
+                    f"warning: services {svc.namespace}/{svc.name}: instrumentation {svc.instrumentation.profile}: "
+                    f"{problem} (`obs services detect` says which profile fits)"
+                )
 
 
 @app.command()

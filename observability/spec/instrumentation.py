@@ -76,6 +76,8 @@ class Profile:
     buckets: tuple[float, ...]
     """Bucket upper bounds of the duration histogram (the library's default unless the spec declares others)."""
     notes: str = ""
+    markers: tuple[str, ...] = ()
+    """Other series only this library writes: they tell it apart from a profile with the same request metric."""
 
     @property
     def has_histogram(self) -> bool:
@@ -111,6 +113,7 @@ PROFILES: dict[str, Profile] = {
         duration_has_route=True,
         errors=HTTP_SERVER_ERRORS,
         buckets=GO_DEFAULT_BUCKETS,
+        markers=("http_requests_total",),
         notes="promhttp lowercases methods it knows (get, post); you name the metrics: set requests_metric and "
         "duration_metric when yours differ from http_requests_total / http_request_duration_seconds.",
     ),
@@ -133,6 +136,7 @@ PROFILES: dict[str, Profile] = {
         duration_has_route=True,
         errors=HTTP_SERVER_ERRORS,
         buckets=OTEL_HTTP_BUCKETS,
+        markers=("http_server_request_body_size_bytes_count", "http_server_response_body_size_bytes_count"),
         notes="stable HTTP semantic conventions only (otelhttp ≥ v0.5x); the older http_server_duration_milliseconds"
         "{http_method,http_status_code} is not supported (its buckets are in milliseconds). http_route is set from "
         "the ServeMux pattern (Go ≥ 1.22) or otelhttp.WithRouteTag.",
@@ -151,6 +155,7 @@ PROFILES: dict[str, Profile] = {
         duration_has_route=True,
         errors=HTTP_SERVER_ERRORS,
         buckets=GO_DEFAULT_BUCKETS,
+        markers=("http_requests_inflight", "http_response_size_bytes_count"),
         notes="its own `service` label becomes exported_service (the scrape job's service label wins); with "
         "GroupedStatus codes read 5xx, which the error regex matches too.",
     ),
@@ -168,6 +173,7 @@ PROFILES: dict[str, Profile] = {
         duration_has_route=False,
         errors=HTTP_SERVER_ERRORS,
         buckets=(),
+        markers=("gin_request_size_bytes_count", "gin_response_size_bytes_count"),
         notes="the most used Gin middleware (452 stars, 133 forks; penglongli/gin-metrics and chenjiandongx/ginprom "
         "are less used and not served by the module proxy here). Its duration is a Summary without buckets: mean "
         "latency works, p99 panels, GoServiceHighLatency and latency SLOs cannot. `url` is the raw URL unless "
@@ -189,9 +195,25 @@ PROFILES: dict[str, Profile] = {
         duration_has_route=True,
         errors=GRPC_SERVER_ERRORS,
         buckets=GO_DEFAULT_BUCKETS,
+        markers=("grpc_server_started_total", "grpc_server_msg_received_total"),
         notes="route = grpc_service/grpc_method, method = grpc_type (unary, server_stream, …), status = the gRPC "
         "code; errors are the codes grpc-gateway answers with a 5xx. Latency needs "
         "WithServerHandlingTimeHistogram().",
+    ),
+}
+
+
+# Series of libraries (or library versions) no profile supports, and why: detection says so instead of "none".
+# (penglongli/gin-metrics ginmetrics/middleware.go names gin_uri_request_total and gin_request_duration.)
+UNSUPPORTED = {
+    "http_server_duration_milliseconds_count": (
+        "the older OpenTelemetry HTTP conventions (http.server.duration in milliseconds, otelhttp before the stable "
+        "semconv): upgrade otelhttp so it writes http_server_request_duration_seconds, then use profile otel"
+    ),
+    "gin_uri_request_total": (
+        "penglongli/gin-metrics (gin_uri_request_total{uri,method,code}, gin_request_duration{uri}): describe it with "
+        "profile custom (requests_metric gin_uri_request_total, labels {status: code, method: method, route: uri}, "
+        "duration_metric gin_request_duration)"
     ),
 }
 

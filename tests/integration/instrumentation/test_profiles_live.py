@@ -64,7 +64,7 @@ class RunningTestService:
         requests.post(f"{self.admin}/admin/behaviour", params={"fail": fail, "delay": delay}, timeout=5)
 
 
-def _spec(ports: dict[str, int]) -> Stack:
+def _spec_dict(ports: dict[str, int]) -> dict[str, Any]:
     services = []
     for profile in PROFILES:
         slo: dict[str, Any] = {"availability": 99, "window": "30d"}
@@ -74,7 +74,7 @@ def _spec(ports: dict[str, int]) -> Stack:
             "name": profile, "namespace": NAMESPACE, "selector": {"app": profile},
             "metrics": {"port": ports[profile]}, "instrumentation": profile, "slo": slo,
         })  # fmt: skip
-    return Stack.model_validate({"cluster": {"name": "live"}, "services": services})
+    return {"cluster": {"name": "live"}, "services": services}
 
 
 def _compress(text: str) -> str:
@@ -127,7 +127,8 @@ def services(part_path: Callable[..., Path], tmp_path_factory: pytest.TempPathFa
         for svc in started.values():
             _until(lambda s=svc: requests.get(f"{s.admin}/metrics", timeout=1).ok, 15, f"{svc.profile} /metrics")
         ports = {p: int(s.admin.rsplit(":", 1)[1]) for p, s in started.items()}
-        yield {"services": started, "ports": ports, "stack": _spec(ports)}
+        spec = _spec_dict(ports)
+        yield {"services": started, "ports": ports, "spec": spec, "stack": Stack.model_validate(spec)}
     finally:
         for svc in started.values():
             stop_process(svc.process, 5)
@@ -267,3 +268,36 @@ def test_slow_phase_latency_alerts_fire_where_a_histogram_exists(services: dict[
         _settles(prom, profile, "obs-go-service", "p99 latency", 1.0001, 2.5)
     for profile in PROFILES:
         _settles(prom, profile, "obs-go-service", "Latency p50 / p90 / p99 and mean", 1.45, 1.65, "D")
+
+
+def test_detect_says_which_profile_fits_each_service(services: dict[str, Any], prom: str, tmp_path: Path) -> None:
+    """`obs services detect` on a spec that leaves every service at the default (promhttp) plus one never deployed."""
+    spec = json.loads(json.dumps(services["spec"]))
+    for svc in spec["services"]:
+        svc.pop("instrumentation")
+        svc.pop("slo")
+    ghost = {"name": "ghost", "namespace": NAMESPACE, "selector": {"app": "ghost"}, "metrics": {"port": 1}}
+    spec["services"].append(ghost)
+    path = tmp_path / "stack.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    obs = [str(REPO / ".venv" / "bin" / "obs")]
+    detect = subprocess.run([*obs, "services", "detect", "--spec", str(path), "--prometheus-url", prom],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert detect.returncode == 0, detect.stderr
+    lines = detect.stdout.splitlines()
+    for profile in PROFILES:
+        line = next(line for line in lines if line.startswith(f"{NAMESPACE}/{profile}:"))
+        assert line.startswith(f"{NAMESPACE}/{profile}: {profile} fits ("), detect.stdout
+    assert "shop/otel: otel fits (http_server_request_duration_seconds_count{" in detect.stdout
+    assert "configured promhttp does not fit: http_server_request_duration_seconds_count is absent" not in detect.stdout
+    assert "configured promhttp does not fit: http_requests_total is absent; set instrumentation: otel" in detect.stdout
+    ghost_line = next(line for line in lines if line.startswith(f"{NAMESPACE}/ghost:"))
+    assert "no profile fits — Prometheus has no series of it" in ghost_line
+    assert lines[-1] == "6 service(s), 5 whose configured instrumentation does not fit"
+    validate = subprocess.run([*obs, "validate", "--spec", str(path), "--prometheus-url", prom],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert validate.returncode == 0, validate.stderr
+    warnings = [line for line in validate.stdout.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 5, validate.stdout  # every service but promhttp itself, and the ghost
+    assert not any("shop/promhttp" in w for w in warnings)
+    assert any("shop/grpc: instrumentation promhttp: http_requests_total is absent" in w for w in warnings)
