@@ -15,7 +15,9 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
 class LatencySLO(StrictModel):
-    threshold: Duration = Field(description="a request slower than this counts against the SLO, e.g. 300ms")
+    threshold: Duration = Field(
+        description="a request slower than this counts against the SLO; a bucket bound of its histogram, e.g. 250ms"
+    )
     target: float = Field(gt=0, lt=100, description="percent of requests faster than threshold, e.g. 99")
 
 
