@@ -170,8 +170,9 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, prom_release: Any) -> I
             "route: {receiver: none}\nreceivers: [{name: none}]\n", tmp / "am", binary=prom_release.alertmanager
         )
         cleanup.append(am.stop)
+        # the services' jobs are named as render/prometheus.py names them (GoServiceAbsent looks for them)
         targets = [
-            ("go", s.address, {"service": name, "namespace": ns})
+            (f"{ns}/{name}", s.address, {"service": name, "namespace": ns})
             for s, (name, ns) in zip(services, SERVICES, strict=True)
         ] + [
             ("processor", f"127.0.0.1:{processor_port}", {"service": "processor", "namespace": "observability"}),
@@ -179,7 +180,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, prom_release: Any) -> I
             ("alertmanager", am.url.removeprefix("http://"), {}),
         ]
         scrape = "".join(
-            f"  - job_name: {job}-{i}\n    static_configs: [{{targets: ['{target}'], labels: {json.dumps(labels)}}}]\n"
+            f"  - job_name: {job if '/' in job else f'{job}-{i}'}\n    static_configs: [{{targets: ['{target}'], labels: {json.dumps(labels)}}}]\n"
             for i, (job, target, labels) in enumerate(targets)
         )
         prom_yaml = "global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n" + scrape
@@ -216,7 +217,7 @@ def _query(prom: str, expr: str) -> list[Any]:
 
 
 def _resolve_variables(prom: str, dashboard: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
-    """Run each query variable like Grafana does; take its first value (custom: the default)."""
+    """Run each query variable like Grafana does: All for an include-all variable, else its first value."""
     values: dict[str, str] = dict(BUILTINS)
     problems = []
     for name, var in variable_names(dashboard).items():
@@ -228,7 +229,9 @@ def _resolve_variables(prom: str, dashboard: dict[str, Any]) -> tuple[dict[str, 
             assert match, f"{dashboard['uid']}: variable {name}: unexpected query {text}"
             series = _get(f"{prom}/api/v1/series?" + urllib.parse.urlencode({"match[]": match.group(1)}))["data"]
             found = sorted({s[match.group(2)] for s in series if match.group(2) in s})
-            if found:
+            if found and var.get("includeAll"):
+                values[name] = "(" + "|".join(found) + ")"  # Grafana's default for a multi variable: All
+            elif found:
                 values[name] = found[0]
             else:
                 problems.append(f"{dashboard['uid']}: variable {name}: {text} has no values")
