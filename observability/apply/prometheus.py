@@ -221,6 +221,12 @@ def service_inventory(
     return inventory
 
 
+def label_values(url: str, label: str, match: str, session: requests.Session | None = None) -> list[str]:
+    """Values of `label` on the series `match` selects (/api/v1/label/<label>/values, no samples read)."""
+    found = _api(url, f"/api/v1/label/{label}/values", {"match[]": match}, session or requests.Session())
+    return [str(v) for v in found]
+
+
 def verify_prometheus(url: str, *, expected_groups: set[str] | None = None) -> PrometheusReport:
     """Rules loaded and healthy, and the firing alerts, read through prometheus-api-client."""
     from prometheus_api_client import PrometheusConnect  # heavy import (pandas), only when verifying

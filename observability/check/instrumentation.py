@@ -56,6 +56,19 @@ def fits(inventory: Inventory) -> list[Fit]:
     return sorted(out, key=lambda f: (-f.score, f.profile))
 
 
+def live_bucket_problem(threshold_s: float, le_values: list[str]) -> str | None:
+    """Why a latency threshold is not a bucket bound of the histogram Prometheus really has (None: it is, or
+    there is no live histogram to judge). `le` values are compared as numbers: 3.x stores 1 as "1.0"."""
+    bounds = sorted({float(v) for v in le_values if v not in ("+Inf", "Inf")})
+    if not bounds or any(abs(b - threshold_s) <= 1e-9 * max(1.0, abs(b)) for b in bounds):
+        return None
+    listed = ", ".join(f"{b:g}s" for b in bounds)
+    return (
+        f"slo.latency.threshold {threshold_s:g}s is not a bucket bound of the live histogram ({listed}); declare "
+        "the buckets the service really uses in instrumentation.buckets and pick one of them"
+    )
+
+
 def none_fits_reason(inventory: Inventory) -> str:
     """Why no profile fits: a known unsupported library, or what the service exposes instead."""
     if not inventory:

@@ -6,12 +6,18 @@ from pathlib import Path
 
 import typer
 
-from observability.apply.prometheus import service_inventory
-from observability.check.instrumentation import Inventory, fits, none_fits_reason, profile_problem
+from observability.apply.prometheus import label_values, service_inventory
+from observability.check.instrumentation import (
+    Inventory,
+    fits,
+    live_bucket_problem,
+    none_fits_reason,
+    profile_problem,
+)
 from observability.cli import app
 from observability.cli.io import read_spec
 from observability.spec.instrumentation import PROFILES
-from observability.spec.model import GoService, Stack
+from observability.spec.model import GoService, Stack, duration_seconds
 
 services_app = typer.Typer(help="The Go services of the spec, as Prometheus sees them.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
@@ -32,6 +38,29 @@ def configured_problem(svc: GoService, inventory: Inventory) -> str | None:
     if not inventory:
         return none_fits_reason(inventory)
     return profile_problem(svc.profile, inventory)
+
+
+def live_problems(stack: Stack, prometheus_url: str) -> list[str]:
+    """What `obs validate --prometheus-url` warns about: a profile whose metrics are absent, and a latency
+    threshold that is no bucket bound of the histogram the service really exposes."""
+    out = []
+    for svc, inventory in inventories(stack, prometheus_url):
+        where = f"services {svc.namespace}/{svc.name}"
+        problem = configured_problem(svc, inventory)
+        if problem:
+            out.append(
+                f"{where}: instrumentation {svc.instrumentation.profile}: {problem} "
+                "(`obs services detect` says which profile fits)"
+            )
+        profile = svc.profile
+        if svc.slo is not None and svc.slo.latency is not None and profile.has_histogram:
+            match = f'{profile.duration}_bucket{{namespace="{svc.namespace}",service="{svc.name}"}}'
+            bucket = live_bucket_problem(
+                duration_seconds(svc.slo.latency.threshold), label_values(prometheus_url, "le", match)
+            )
+            if bucket:
+                out.append(f"{where}: {bucket}")
+    return out
 
 
 @services_app.command("detect")

@@ -26,15 +26,10 @@ def validate(
         f"{spec}: valid (instance {stack.name!r}, namespace {stack.cluster.namespace!r}, {enabled} Go services)"
     )
     if prometheus_url is not None:
-        from observability.cli.services_cmds import configured_problem, inventories
+        from observability.cli.services_cmds import live_problems
 
-        for svc, inventory in inventories(stack, prometheus_url):
-            problem = configured_problem(svc, inventory)
-            if problem:
-                typer.echo(
-                    f"warning: services {svc.namespace}/{svc.name}: instrumentation {svc.instrumentation.profile}: "
-                    f"{problem} (`obs services detect` says which profile fits)"
-                )
+        for warning in live_problems(stack, prometheus_url):
+            typer.echo(f"warning: {warning}")
 
 
 @app.command()

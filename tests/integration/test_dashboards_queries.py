@@ -180,7 +180,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, prom_release: Any) -> I
             ("alertmanager", am.url.removeprefix("http://"), {}),
         ]
         scrape = "".join(
-            f"  - job_name: {job if '/' in job else f'{job}-{i}'}\n    static_configs: [{{targets: ['{target}'], labels: {json.dumps(labels)}}}]\n"
+            f"  - job_name: {job if '/' in job else f'{job}-{i}'}\n"
+            f"    static_configs: [{{targets: ['{target}'], labels: {json.dumps(labels)}}}]\n"
             for i, (job, target, labels) in enumerate(targets)
         )
         prom_yaml = "global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n" + scrape

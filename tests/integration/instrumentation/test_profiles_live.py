@@ -276,6 +276,10 @@ def test_detect_says_which_profile_fits_each_service(services: dict[str, Any], p
     for svc in spec["services"]:
         svc.pop("instrumentation")
         svc.pop("slo")
+    # buckets declared wrongly: the spec is valid, but the live histogram has no 0.3 s bound
+    promhttp = next(svc for svc in spec["services"] if svc["name"] == "promhttp")
+    promhttp["instrumentation"] = {"profile": "promhttp", "buckets": [0.1, 0.3, 1]}
+    promhttp["slo"] = {"latency": {"threshold": "300ms", "target": 99}}
     ghost = {"name": "ghost", "namespace": NAMESPACE, "selector": {"app": "ghost"}, "metrics": {"port": 1}}
     spec["services"].append(ghost)
     path = tmp_path / "stack.yaml"
@@ -298,6 +302,7 @@ def test_detect_says_which_profile_fits_each_service(services: dict[str, Any], p
                               capture_output=True, text=True, timeout=60)  # fmt: skip
     assert validate.returncode == 0, validate.stderr
     warnings = [line for line in validate.stdout.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 5, validate.stdout  # every service but promhttp itself, and the ghost
-    assert not any("shop/promhttp" in w for w in warnings)
+    assert len(warnings) == 6, validate.stdout  # every service but promhttp, the ghost, and promhttp's threshold
+    (bucket,) = [w for w in warnings if "shop/promhttp" in w]
+    assert "slo.latency.threshold 0.3s is not a bucket bound of the live histogram (0.005s, 0.01s" in bucket
     assert any("shop/grpc: instrumentation promhttp: http_requests_total is absent" in w for w in warnings)

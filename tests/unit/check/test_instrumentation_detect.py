@@ -5,7 +5,7 @@ The inventories are what the real test services (tests/go-services/) expose, as 
 
 from __future__ import annotations
 
-from observability.check.instrumentation import fits, none_fits_reason, profile_problem
+from observability.check.instrumentation import fits, live_bucket_problem, none_fits_reason, profile_problem
 from observability.spec.instrumentation import PROFILES
 
 TARGET = {"instance", "job", "namespace", "service", "pod", "node"}
@@ -40,3 +40,10 @@ def test_none_fits_says_why() -> None:
     old_otel = {"http_server_duration_milliseconds_count": {"http_method", "http_status_code"}}
     assert "older OpenTelemetry HTTP conventions" in none_fits_reason(old_otel)
     assert "profile: custom" in none_fits_reason({"myapp_calls_total": {"rc"}, "go_goroutines": set()})
+
+
+def test_live_buckets_compare_as_numbers_whichever_way_prometheus_writes_them() -> None:
+    assert live_bucket_problem(1.0, ["0.5", "1.0", "+Inf"]) is None  # Prometheus 3 writes 1 as "1.0"
+    assert live_bucket_problem(0.25, ["0.1", "0.25", "+Inf"]) is None
+    assert live_bucket_problem(0.25, []) is None  # no live histogram: nothing to judge
+    assert "(0.1s, 0.5s)" in str(live_bucket_problem(0.3, ["0.1", "0.5", "+Inf"]))
