@@ -56,7 +56,7 @@ def test_alerts_test_passes_on_the_repo_and_reports_gaps(repo: Path, tmp_path: P
     result = obs("alerts", "test", "--spec", "examples/stack.yaml", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "coverage: 25/25 alerts" in result.stdout
-    assert "routing tests: 11/11 passed" in result.stdout
+    assert "routing tests: 14/14 passed" in result.stdout
     # An alert without tests and a wrong routing expectation both fail the run.
     alerts = tmp_path / "alerts"
     shutil.copytree(repo / "alerts", alerts)
