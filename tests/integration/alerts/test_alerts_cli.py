@@ -79,7 +79,7 @@ def test_alerts_test_passes_on_the_repo_and_reports_gaps(repo: Path, tmp_path: P
     )
     assert result.returncode == 1
     assert "Untested: no promtool test where it is firing or quiet" in result.stdout
-    assert "routing tests: 10/11 passed" in result.stdout
+    assert "routing tests: 13/14 passed" in result.stdout
     assert "routed to ['ops-email'], expected ['oncall']" in result.stdout
 
 
