@@ -8,6 +8,8 @@ time. Two targets:
   `ConfigStore` interface (the real one wraps the kubernetes client; tests inject a double), then a reload
   through the API server's service proxy.
 `verify_prometheus` uses prometheus-api-client: connection, every rule group healthy, firing alerts.
+`service_inventory` reads which metrics (and their label names) a service's targets expose, for
+`obs services detect` and `obs validate --prometheus-url` (check/instrumentation.py judges them).
 """
 
 from __future__ import annotations
@@ -206,6 +208,45 @@ class PrometheusReport:
     @property
     def not_evaluated(self) -> int:
         return sum(1 for r in self.rules if r.health == "unknown")
+
+
+def _api(url: str, path: str, params: dict[str, str], session: requests.Session) -> Any:
+    endpoint = f"{url.rstrip('/')}{path}"
+    try:
+        response = session.get(endpoint, params=params, timeout=30)
+    except requests.RequestException as e:
+        raise RemoteError(
+            f"Prometheus at {url} is unreachable: {e}", hint="check --prometheus-url / port-forward"
+        ) from e
+    if response.status_code != 200:
+        raise RemoteError(
+            f"Prometheus at {url}: {path} answered {response.status_code}: {response.text.strip()[:300]}",
+            status=response.status_code,
+        )
+    return response.json()["data"]
+
+
+def service_inventory(
+    url: str, namespace: str, service: str, interesting: set[str], session: requests.Session | None = None
+) -> dict[str, set[str]]:
+    """Metric names of the service's series → label names, the latter fetched only for `interesting` metrics.
+
+    /api/v1/label/__name__/values and /api/v1/labels with match[] (Prometheus ≥ 2.24), so no sample is read.
+    """
+    http = session or requests.Session()
+    selector = f'{{namespace="{namespace}",service="{service}"}}'
+    names = _api(url, "/api/v1/label/__name__/values", {"match[]": selector}, http)
+    inventory: dict[str, set[str]] = {str(n): set() for n in names}
+    for metric in sorted(interesting & set(inventory)):
+        match = f'{metric}{{namespace="{namespace}",service="{service}"}}'
+        inventory[metric] = {str(label) for label in _api(url, "/api/v1/labels", {"match[]": match}, http)}
+    return inventory
+
+
+def label_values(url: str, label: str, match: str, session: requests.Session | None = None) -> list[str]:
+    """Values of `label` on the series `match` selects (/api/v1/label/<label>/values, no samples read)."""
+    found = _api(url, f"/api/v1/label/{label}/values", {"match[]": match}, session or requests.Session())
+    return [str(v) for v in found]
 
 
 def verify_prometheus(url: str, *, expected_groups: set[str] | None = None) -> PrometheusReport:

@@ -23,10 +23,13 @@ class AlertCoverage:
     """Number of test expectations in which the alert fires."""
     quiet: int
     """Number of test expectations in which it must not fire."""
+    always_firing: bool = False
+    """A dead man's switch (`expr: vector(1)`, the Watchdog) has no quiet case by design."""
 
     @property
     def problem(self) -> str | None:
-        missing = [kind for kind, n in (("firing", self.firing), ("quiet", self.quiet)) if n == 0]
+        kinds = (("firing", self.firing),) if self.always_firing else (("firing", self.firing), ("quiet", self.quiet))
+        missing = [kind for kind, n in kinds if n == 0]
         if not missing:
             return None
         return f"{self.file}:{self.line}: {self.alert}: no promtool test where it is {' or '.join(missing)}"
@@ -58,9 +61,21 @@ def expectations_by_alert(test_files: dict[str, str]) -> dict[str, tuple[int, in
     return {k: (v[0], v[1]) for k, v in counts.items()}
 
 
+def _always_firing(rule_files: dict[str, str]) -> set[str]:
+    out: set[str] = set()
+    for name, text in sorted(rule_files.items()):
+        for src in rule_groups(name, text):
+            for rule in src.group.get("rules") or []:
+                constant = isinstance(rule, dict) and " ".join(str(rule.get("expr")).split()) == "vector(1)"
+                if constant and "alert" in rule:
+                    out.add(str(rule["alert"]))
+    return out
+
+
 def alert_coverage(rule_files: dict[str, str], test_files: dict[str, str]) -> list[AlertCoverage]:
     expectations = expectations_by_alert(test_files)
+    always = _always_firing(rule_files)
     return [
-        AlertCoverage(alert, file, line, *expectations.get(alert, (0, 0)))
+        AlertCoverage(alert, file, line, *expectations.get(alert, (0, 0)), always_firing=alert in always)
         for alert, (file, line) in sorted(defined_alerts(rule_files).items())
     ]

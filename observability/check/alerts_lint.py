@@ -1,7 +1,8 @@
 """Check layer (PURE): our own lint checks for Prometheus rule files and PrometheusRule custom resources.
 
 `promtool check rules` proves a file loads; these checks catch what loads fine but pages badly:
-  required-label       severity missing or not page | ticket | info
+  required-label       severity missing or not in the vocabulary (default page|critical, ticket|warning, info,
+                       and none for alerts never notified; `alerting.severities` in the spec changes it)
   required-annotation  summary, description or runbook_url missing
   runbook              runbook_url not docs/runbooks/<AlertName>.md, or that page missing
   for-on-page          a paging alert without `for:` pages on a single bad scrape
@@ -10,6 +11,8 @@
   label-cardinality    an alert's identity includes a high-cardinality label or changes with $value
   duplicate            the same alert (name + static labels) or group defined twice
   never-fires          an expression that can never return a result
+  counter-without-rate a counter (…_total, …_count, …_sum, …_bucket) compared as it is: its value only ever grows
+                       since the process started, so the comparison says nothing about now; use rate()/increase()
   promql               the expression does not parse
 PromQL is parsed with promql-parser (the Rust parser used by GreptimeDB), never with regular expressions.
 """
@@ -26,7 +29,14 @@ import promql_parser as pp
 from observability.check.alerts_yaml import LineDict, LineList, line_of, load_documents
 from observability.errors import CheckError
 
-SEVERITIES = ("page", "ticket", "info")
+SEVERITIES = ("page", "critical", "ticket", "warning", "info", "none")
+"""Accepted by default: ours, the ecosystem's (kube-prometheus: critical/warning/info) and none (Watchdog)."""
+COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
+# A counter inside these is used as a counter (rate of change, resets) or only for its presence.
+COUNTER_SAFE_FUNCTIONS = {
+    "rate", "irate", "increase", "resets", "changes", "absent", "absent_over_time", "present_over_time",
+    "count_over_time", "timestamp",
+}  # fmt: skip
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
 RANGE_FUNCTIONS = {"rate", "irate", "increase", "delta", "idelta", "deriv"}
 NON_NEGATIVE_FUNCTIONS = {"rate", "irate", "increase", "absent", "absent_over_time", "count_over_time", "changes"}
@@ -166,6 +176,46 @@ def _never_fires(expr: Any) -> list[str]:
     return reasons
 
 
+def _metric_name(selector: Any) -> str:
+    if selector.name:
+        return str(selector.name)
+    for m in selector.matchers.matchers:
+        if m.name == "__name__" and str(m.op) in ("=", "MatchOp.Equal"):
+            return str(m.value)
+    return ""
+
+
+def _bare_counters(expr: Any) -> Iterator[str]:
+    """Counter selectors in `expr` whose raw value is used (not under rate(), increase(), absent(), …)."""
+    expr = _unwrap(expr)
+    if isinstance(expr, pp.Call) and _func_name(expr) in COUNTER_SAFE_FUNCTIONS:
+        return
+    if isinstance(expr, pp.VectorSelector):
+        name = _metric_name(expr)
+        if name.endswith(COUNTER_SUFFIXES):
+            yield name
+        return
+    if isinstance(expr, pp.MatrixSelector):
+        yield from _bare_counters(expr.vector_selector)
+        return
+    children = [getattr(expr, a, None) for a in ("expr", "lhs", "rhs")]
+    if isinstance(expr, pp.Call):
+        children += list(expr.args)
+    for child in children:
+        if isinstance(child, pp.Expr):
+            yield from _bare_counters(child)
+
+
+def _compared_counters(expr: Any) -> list[str]:
+    """Counters compared by their raw value somewhere in `expr` (`x_total > 100000`)."""
+    found: list[str] = []
+    for node in _walk(expr):
+        if _is_comparison(node) and (_number(node.lhs) is not None or _number(node.rhs) is not None):
+            for side in (node.lhs, node.rhs):
+                found += [n for n in _bare_counters(side) if n not in found]
+    return found
+
+
 def _non_negative(expr: Any) -> bool:
     if isinstance(expr, pp.AggregateExpr) and str(expr.op) == "count":
         return True
@@ -222,13 +272,14 @@ def _check_alert(src: RuleGroupSource, gname: str, rule: LineDict, ctx: _Context
     if severity is None:
         problem(
             "required-label",
-            f"label 'severity' is missing; set one of {', '.join(SEVERITIES)}",
+            f"label 'severity' is missing; set one of {', '.join(ctx.severities)}",
             at=key_line(rule, "labels", line),
         )
-    elif severity not in SEVERITIES:
+    elif severity not in ctx.severities:
         problem(
             "required-label",
-            f"severity {severity!r} is not one of {', '.join(SEVERITIES)}",
+            f"severity {severity!r} is not one of {', '.join(ctx.severities)} (alerting.severities in the spec "
+            "adds values)",
             at=key_line(labels, "severity", line),
         )
     for key in REQUIRED_ANNOTATIONS:
@@ -252,7 +303,7 @@ def _check_alert(src: RuleGroupSource, gname: str, rule: LineDict, ctx: _Context
                 f"runbook docs/runbooks/{name}.md does not exist; write it (meaning, check, fix)",
                 at=url_line,
             )
-    if severity == "page" and not _positive_duration(rule.get("for")):
+    if severity in ctx.paging and not _positive_duration(rule.get("for")):
         problem(
             "for-on-page",
             "paging alert has no 'for:'; one bad evaluation would page (add e.g. for: 5m)",
@@ -276,6 +327,8 @@ def _positive_duration(value: Any) -> bool:
 class _Context:
     scrape_interval: float
     runbooks: set[str] | None
+    severities: tuple[str, ...] = SEVERITIES
+    paging: tuple[str, ...] = ("page", "critical")
 
 
 def _check_rule(src: RuleGroupSource, gname: str, rule: Any, ctx: _Context) -> list[Problem]:
@@ -317,6 +370,18 @@ def _check_rule(src: RuleGroupSource, gname: str, rule: Any, ctx: _Context) -> l
             )
     for reason in _never_fires(expr):
         out.append(Problem(src.file, expr_line, gname, name, "never-fires", f"can never fire: {reason}"))
+    for counter in _compared_counters(expr):
+        out.append(
+            Problem(
+                src.file,
+                expr_line,
+                gname,
+                name,
+                "counter-without-rate",
+                f"{counter} is a counter: compared as it is, it only says how much happened since the process "
+                f"started; compare rate({counter}[5m]) or increase({counter}[1h]) instead",
+            )
+        )
     if "alert" in rule:
         out += _check_alert(src, gname, rule, ctx)
         risky = (_output_labels(expr) or set()) & HIGH_CARDINALITY_LABELS
@@ -336,10 +401,18 @@ def _check_rule(src: RuleGroupSource, gname: str, rule: Any, ctx: _Context) -> l
 
 
 def lint_rule_files(
-    files: dict[str, str], *, scrape_interval: float = 30.0, runbooks: set[str] | None = None
+    files: dict[str, str],
+    *,
+    scrape_interval: float = 30.0,
+    runbooks: set[str] | None = None,
+    severities: tuple[str, ...] = SEVERITIES,
+    paging: tuple[str, ...] = ("page", "critical"),
 ) -> list[Problem]:
-    """Problems in rule files (name → text); `runbooks` = names of docs/runbooks/*.md, None = do not check."""
-    ctx = _Context(scrape_interval, runbooks)
+    """Problems in rule files (name → text); `runbooks` = names of docs/runbooks/*.md, None = do not check.
+
+    `severities` are the accepted `severity` values and `paging` those that page (spec: alerting.severities).
+    """
+    ctx = _Context(scrape_interval, runbooks, severities, paging)
     problems: list[Problem] = []
     seen_alerts: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
     for name, text in sorted(files.items()):

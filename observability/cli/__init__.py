@@ -37,6 +37,7 @@ def _register() -> None:
         logs_cmds,
         process_cmds,
         render_cmds,
+        services_cmds,
         spec_cmds,
     )
 

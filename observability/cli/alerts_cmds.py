@@ -22,7 +22,7 @@ from observability.cli.sources import ALERTS, ALERTS_OPTION, read_source_dir, re
 from observability.errors import CheckError
 from observability.render.alertmanager import render_alertmanager_config, render_alertmanager_dict
 from observability.render.names import ALERTMANAGER_SECRETS_DIR
-from observability.render.rules import SLO_RULES_FILE, render_rule_files
+from observability.render.rules import GENERATED_FILES, render_rule_files
 from observability.spec.model import duration_seconds
 
 alerts_app = typer.Typer(help="Alert rules as code: lint, test, sync and verify.", no_args_is_help=True)
@@ -77,16 +77,22 @@ def lint(
     files = _rule_sources(paths or [], with_spec=spec is not None)
     stack = read_spec(spec) if spec is not None else None
     if stack is not None:
-        generated = render_rule_files(stack, {}).get(SLO_RULES_FILE)
-        if generated:
-            files[f"<generated from {spec}>/{SLO_RULES_FILE}"] = generated
+        for name, generated in render_rule_files(stack, {}).items():
+            if name in GENERATED_FILES:
+                files[f"<generated from {spec}>/{name}"] = generated
     interval = (
         scrape_interval
         if scrape_interval
         else (duration_seconds(stack.metrics.prometheus.scrape_interval) if stack else 30.0)
     )
     known = {p.stem for p in runbooks.glob("*.md")} if runbooks.is_dir() else None
-    problems = lint_rule_files(files, scrape_interval=interval, runbooks=known)
+    levels = stack.alerting.severities if stack is not None else None
+    problems = lint_rule_files(
+        files,
+        scrape_interval=interval,
+        runbooks=known,
+        **({"severities": levels.accepted(), "paging": tuple(levels.page)} if levels is not None else {}),
+    )
     if promtool:
         # Only rule files: promtool has no idea of PrometheusRule wrappers, which our own checks cover.
         plain = {n: t for n, t in files.items() if "kind: PrometheusRule" not in t}

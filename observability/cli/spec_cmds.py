@@ -14,13 +14,23 @@ SPEC_OPTION = typer.Option(Path("stack.yaml"), "--spec", "-f", help="the stack s
 
 
 @app.command()
-def validate(spec: Path = SPEC_OPTION) -> None:
+def validate(
+    spec: Path = SPEC_OPTION,
+    prometheus_url: str | None = typer.Option(
+        None, help="also warn when a service's instrumentation metrics are absent in this Prometheus"
+    ),
+) -> None:
     """Check a stack.yaml; exit 1 listing every problem as file:line field: message."""
     stack = read_spec(spec)
     enabled = sum(1 for _ in stack.services)
     typer.echo(
         f"{spec}: valid (instance {stack.name!r}, namespace {stack.cluster.namespace!r}, {enabled} Go services)"
     )
+    if prometheus_url is not None:
+        from observability.cli.services_cmds import live_problems
+
+        for warning in live_problems(stack, prometheus_url):
+            typer.echo(f"warning: {warning}")
 
 
 @app.command()

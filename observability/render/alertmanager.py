@@ -1,11 +1,15 @@
 """Render layer (PURE): alertmanager.yml from the spec's `alerting` section.
 
 The route tree, in order (Alertmanager walks children top to bottom):
+  0. the Watchdog (always firing, alerts/stack.yaml) goes only to its own receiver (`routing.watchdog`, else a
+     receiver without integrations) and repeats every few minutes, so a dead man's switch notices when it stops;
+     any other alert with `severity: none` goes nowhere;
   1. team routes (`continue: true`): alerts of a team's services go to the team's receiver — by an
      explicit `team` label, or else by the service identity (`namespace` + `service`) from the spec,
      because the hand-written rules in alerts/ are generic and do not know teams;
   2. namespace routes (`continue: true`): every alert from that namespace also goes to its receiver;
-  3. severity routes (final): page / ticket / info, each with its own repeat interval;
+  3. severity routes (final): page / ticket / info, each with its own repeat interval, matching every severity
+     value of the level (`alerting.severities`: page|critical, ticket|warning, info by default);
   4. anything else falls back to `routing.default` on the root.
 
 Secrets never appear here: receivers use Alertmanager's *_file keys pointing at the files where the
@@ -20,10 +24,15 @@ from typing import Any
 from observability.render.names import ALERTMANAGER_SECRETS_DIR
 from observability.render.yamlfmt import dump_yaml
 from observability.spec import Stack
+from observability.spec.alerting import NO_SEVERITY, Severities
 from observability.spec.model import Receiver, Routing, SecretRef, duration_seconds
 
 NULL_RECEIVER = "null"
 """Receiver with no integrations, used when the spec defines none (alerts are then only visible in the UI)."""
+WATCHDOG_ALERT = "Watchdog"
+WATCHDOG_RECEIVER = "watchdog"
+"""The Watchdog's receiver when the spec names none: no integrations, the alert stays visible in the UI only."""
+WATCHDOG_REPEAT = "5m"
 
 # Alerts a service emits while it is down or failing as a whole: these inhibit its symptom alerts.
 SERVICE_DOWN_ALERTS = ("GoServiceDown", "GoServiceAbsent")
@@ -131,22 +140,44 @@ def _team_routes(stack: Stack, routing: Routing) -> list[dict[str, Any]]:
     return routes
 
 
-def _severity_routes(routing: Routing) -> list[dict[str, Any]]:
+def _severity_routes(routing: Routing, severities: Severities) -> list[dict[str, Any]]:
     routes = []
     configured = duration_seconds(routing.repeat_interval)
     for severity in ("page", "ticket", "info"):
         receiver = routing.severity.get(severity)
         if receiver is None:
             continue
-        route: dict[str, Any] = {"receiver": receiver, "matchers": [_matcher("severity", "=", severity)]}
+        route: dict[str, Any] = {"receiver": receiver, "matchers": [_severity_matcher(severities.of(severity))]}
         if severity != "page" and configured < _MIN_REPEAT[severity]:
             route["repeat_interval"] = _MIN_REPEAT_TEXT[severity]
         routes.append(route)
     return routes
 
 
-def inhibit_rules() -> list[dict[str, Any]]:
+def _severity_matcher(values: list[str]) -> str:
+    return (
+        _matcher("severity", "=", values[0]) if len(values) == 1 else _matcher("severity", "=~", _alternatives(values))
+    )
+
+
+def _silent_routes(routing: Routing) -> list[dict[str, Any]]:
+    """The Watchdog to its own receiver only, and `severity: none` alerts to nobody."""
+    return [
+        {
+            "receiver": routing.watchdog or WATCHDOG_RECEIVER,
+            "matchers": [_matcher("alertname", "=", WATCHDOG_ALERT)],
+            "group_by": ["alertname"],
+            "group_wait": "0s",
+            "group_interval": "1m",
+            "repeat_interval": WATCHDOG_REPEAT,
+        },
+        {"receiver": NULL_RECEIVER, "matchers": [_matcher("severity", "=", NO_SEVERITY)]},
+    ]
+
+
+def inhibit_rules(severities: Severities | None = None) -> list[dict[str, Any]]:
     """Inhibitions shared by every stack (they only reference labels our own rules set)."""
+    levels = severities or Severities()
     return [
         {
             # A service that is down or absent: its error/latency/SLO alerts say nothing new.
@@ -160,9 +191,15 @@ def inhibit_rules() -> list[dict[str, Any]]:
             "equal": ["namespace"],
         },
         {
-            # The same alert paging already: its ticket-level sibling (e.g. slow SLO burn) is redundant.
-            "source_matchers": [_matcher("severity", "=", "page")],
-            "target_matchers": [_matcher("severity", "=~", "ticket|info")],
+            # The same alert paging already: its ticket- or info-level sibling (e.g. slow SLO burn) is redundant.
+            "source_matchers": [_severity_matcher(levels.page)],
+            "target_matchers": [_severity_matcher([*levels.ticket, *levels.info])],
+            "equal": ["alertname", "namespace", "service"],
+        },
+        {
+            # Likewise a ticket silences the info-level alert of the same name (kube-prometheus: warning → info).
+            "source_matchers": [_severity_matcher(levels.ticket)],
+            "target_matchers": [_severity_matcher(levels.info)],
             "equal": ["alertname", "namespace", "service"],
         },
     ]
@@ -174,8 +211,9 @@ def render_alertmanager_dict(stack: Stack, *, secrets_dir: str = ALERTMANAGER_SE
     receivers = [_receiver(r, secrets_dir) for r in stack.alerting.receivers]
     if routing is None:
         routing = Routing(default=NULL_RECEIVER)
-    if not any(r["name"] == routing.default for r in receivers):
-        receivers.append({"name": routing.default})
+    for name in (routing.default, routing.watchdog or WATCHDOG_RECEIVER, NULL_RECEIVER):
+        if not any(r["name"] == name for r in receivers):
+            receivers.append({"name": name})
     route: dict[str, Any] = {
         "receiver": routing.default,
         "group_by": list(routing.group_by),
@@ -183,18 +221,18 @@ def render_alertmanager_dict(stack: Stack, *, secrets_dir: str = ALERTMANAGER_SE
         "group_interval": routing.group_interval,
         "repeat_interval": routing.repeat_interval,
     }
-    children = _team_routes(stack, routing)
+    severities = stack.alerting.severities
+    children = _silent_routes(routing) + _team_routes(stack, routing)
     children += [
         {"receiver": receiver, "matchers": [_matcher("namespace", "=", namespace)], "continue": True}
         for namespace, receiver in sorted(routing.namespace.items())
     ]
-    children += _severity_routes(routing)
-    if children:
-        route["routes"] = children
+    children += _severity_routes(routing, severities)
+    route["routes"] = children
     return {
         "global": {"resolve_timeout": "5m"},
         "route": route,
-        "inhibit_rules": inhibit_rules(),
+        "inhibit_rules": inhibit_rules(severities),
         "receivers": receivers,
     }
 

@@ -18,19 +18,32 @@ from dataclasses import dataclass
 from typing import Any
 
 from observability.errors import RenderError
+from observability.render.http_rules import (
+    duration_rate,
+    errors_rate,
+    render_service_groups,
+    requests_rate,
+    runbook_url,
+    selector,
+)
+from observability.render.target_rules import render_target_groups
 from observability.render.yamlfmt import dump_yaml
 from observability.spec import Stack
+from observability.spec.instrumentation import format_bound
 from observability.spec.model import GoService, duration_seconds
 from observability.spec.yamlsafe import YamlInputError, load_yaml_documents
 
 ROUTING_TESTS_FILE = "routing-tests.yaml"
 """Lives in alerts/ next to the rules but is not a rule file (see check/alerts_routing_tests.py)."""
 SLO_RULES_FILE = "slo-generated.yaml"
-RUNBOOK_BASE_URL = "https://github.com/observability/observability/blob/main/docs/runbooks"
-
-REQUESTS_METRIC = "http_requests_total"
-DURATION_METRIC = "http_request_duration_seconds"
-ERROR_STATUS = "5.."
+SERVICE_RULES_FILE = "services-generated.yaml"
+TARGET_RULES_FILE = "targets-generated.yaml"
+GENERATED_FILES = {
+    SERVICE_RULES_FILE: "the services of the stack spec (recorded HTTP signals from each service's instrumentation, "
+    "GoServiceAbsent)",
+    SLO_RULES_FILE: "the services' slo sections of the stack spec",
+    TARGET_RULES_FILE: "the scrape jobs and components of the stack spec (ScrapeJobAbsent, KafkaBrokersDown)",
+}
 
 
 @dataclass(frozen=True)
@@ -51,30 +64,16 @@ BURN_WINDOWS = (
 SLO_RATE_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 
 
-def runbook_url(alert: str) -> str:
-    return f"{RUNBOOK_BASE_URL}/{alert}.md"
-
-
 def burn_factor(window: BurnWindow, slo_window: str) -> float:
     """Burn rate at which `window.long` consumes `budget_share` of the budget of an `slo_window` SLO."""
     return round(window.budget_share * duration_seconds(slo_window) / duration_seconds(window.long), 4)
 
 
-def _le(x: float) -> str:
-    """A bucket bound as client_golang writes it in `le` (Go's shortest %g form: 0.3, 1, 2.5)."""
-    return f"{x:g}"
-
-
 def _le_matcher(x: float) -> str:
     """Matches bucket `x` on Prometheus 2 and 3: 3.x stores whole bounds as le="1.0" (its migration guide:
     le/quantile values are normalised on ingestion), 2.x as client_golang writes them (le="1")."""
-    bound = _le(x)
+    bound = format_bound(x)
     return f'le=~"{bound}(\\\\.0)?"' if float(x).is_integer() else f'le="{bound}"'
-
-
-def _selector(svc: GoService, extra: str = "") -> str:
-    base = f'namespace="{svc.namespace}",service="{svc.name}"'
-    return "{" + base + ("," + extra if extra else "") + "}"
 
 
 def _record_name(kind: str, window: str) -> str:
@@ -101,25 +100,22 @@ def _objective_rules(svc: GoService) -> list[dict[str, Any]]:
     if slo.latency is not None:
         threshold = duration_seconds(slo.latency.threshold)
         rules.append(_objective_rule(svc, "latency_objective", "ratio", round(slo.latency.target / 100, 10)))
-        rules.append(_objective_rule(svc, "latency_threshold", "seconds", threshold, le=_le(threshold)))
+        rules.append(_objective_rule(svc, "latency_threshold", "seconds", threshold, le=format_bound(threshold)))
     return rules
 
 
 def _sli_rules(svc: GoService, kind: str) -> list[dict[str, Any]]:
-    by = "sum by (namespace, service)"
+    """SLI ratios over every burn window, from the service's own metric names (render/http_rules.py)."""
     rules = []
     for w in SLO_RATE_WINDOWS:
         if kind == "errors":
-            errors = _selector(svc, f'status=~"{ERROR_STATUS}"')
-            expr = (
-                f"{by} (rate({REQUESTS_METRIC}{errors}[{w}]))\n/\n{by} (rate({REQUESTS_METRIC}{_selector(svc)}[{w}]))"
-            )
+            expr = f"{errors_rate(svc, w)}\n/\n{requests_rate(svc, w)}"
         else:
             assert svc.slo is not None and svc.slo.latency is not None
-            fast = _selector(svc, _le_matcher(duration_seconds(svc.slo.latency.threshold)))
+            fast = _le_matcher(duration_seconds(svc.slo.latency.threshold))
             expr = (
-                f"1 - (\n  {by} (rate({DURATION_METRIC}_bucket{fast}[{w}]))\n"
-                f"  /\n  {by} (rate({DURATION_METRIC}_count{_selector(svc)}[{w}]))\n)"
+                f"1 - (\n  {duration_rate(svc, 'bucket', w, ('namespace', 'service'), fast)}\n"
+                f"  /\n  {duration_rate(svc, 'count', w)}\n)"
             )
         rules.append({"record": _record_name(kind, w), "expr": expr})
     return rules
@@ -128,7 +124,7 @@ def _sli_rules(svc: GoService, kind: str) -> list[dict[str, Any]]:
 def _burn_alert(svc: GoService, kind: str, objective: float, severity: str) -> dict[str, Any]:
     assert svc.slo is not None
     budget = round(1 - objective / 100, 10)
-    sel = _selector(svc)
+    sel = selector(svc)
     clauses = []
     for bw in (w for w in BURN_WINDOWS if w.severity == severity):
         factor = burn_factor(bw, svc.slo.window)
@@ -217,7 +213,7 @@ def _parse_source(name: str, text: str, source_dir: str) -> list[dict[str, Any]]
 
 
 def render_rule_files(stack: Stack, sources: dict[str, str], source_dir: str = "alerts") -> dict[str, str]:
-    """The rule files Prometheus loads: alerts/*.yaml (minus groups of disabled components) + SLO rules.
+    """The rule files Prometheus loads: alerts/*.yaml (minus groups of disabled components) + GENERATED_FILES.
 
     `source_dir` is the rule directory as the user named it, for messages only."""
     files: dict[str, str] = {}
@@ -227,12 +223,18 @@ def render_rule_files(stack: Stack, sources: dict[str, str], source_dir: str = "
             continue
         groups = _parse_source(name, text, source_dir)
         files[name] = _without_disabled_groups(text, groups, enabled)
-    groups = render_slo_groups(stack)
-    if groups:
-        if SLO_RULES_FILE in files:
+    generated = {
+        SERVICE_RULES_FILE: render_service_groups(stack),
+        SLO_RULES_FILE: render_slo_groups(stack),
+        TARGET_RULES_FILE: render_target_groups(stack),
+    }
+    for name, groups in generated.items():
+        if not groups:
+            continue
+        if name in files:
             raise RenderError(
-                f"{source_dir}/{SLO_RULES_FILE} collides with the generated SLO rules; rename the hand-written file"
+                f"{source_dir}/{name} collides with generated rules of the same name; rename the hand-written file"
             )
-        header = "# Generated from the services' slo sections of the stack spec by `obs render`; do not edit.\n"
-        files[SLO_RULES_FILE] = header + dump_yaml({"groups": groups})
+        header = f"# Generated from {GENERATED_FILES[name]} by `obs render`; do not edit.\n"
+        files[name] = header + dump_yaml({"groups": groups})
     return files

@@ -68,9 +68,48 @@ class Receiver(StrictModel):
         return next(k for k in ("webhook", "slack", "email", "pagerduty") if getattr(self, k) is not None)
 
 
+SeverityLevel = Literal["page", "ticket", "info"]
+NO_SEVERITY = "none"
+"""The severity of alerts that are never notified (Watchdog), as kube-prometheus names it."""
+
+
+class Severities(StrictModel):
+    """The `severity` label values of each level: ours (page/ticket/info) and the ecosystem's (critical/warning)."""
+
+    page: list[str] = Field(
+        default_factory=lambda: ["page", "critical"], min_length=1, description="severity values that page on-call"
+    )
+    ticket: list[str] = Field(
+        default_factory=lambda: ["ticket", "warning"], min_length=1, description="severity values that open a ticket"
+    )
+    info: list[str] = Field(
+        default_factory=lambda: ["info"], min_length=1, description="severity values for FYI alerts"
+    )
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> Severities:
+        values = [v for level in (self.page, self.ticket, self.info) for v in level]
+        dupes = sorted({v for v in values if values.count(v) > 1})
+        if dupes:
+            raise ValueError(f"a severity value belongs to one level only; repeated: {', '.join(dupes)}")
+        if NO_SEVERITY in values:
+            raise ValueError(f"{NO_SEVERITY!r} is reserved for alerts that are never notified (Watchdog)")
+        return self
+
+    def of(self, level: SeverityLevel) -> list[str]:
+        return {"page": self.page, "ticket": self.ticket, "info": self.info}[level]
+
+    def accepted(self) -> tuple[str, ...]:
+        """Every value lint accepts in a `severity` label."""
+        return (*self.page, *self.ticket, *self.info, NO_SEVERITY)
+
+
 class Routing(StrictModel):
     default: str = Field(description="receiver for alerts no other rule matches")
-    severity: dict[Literal["page", "ticket", "info"], str] = Field(default_factory=dict)
+    severity: dict[SeverityLevel, str] = Field(default_factory=dict)
+    watchdog: str | None = Field(
+        default=None, description="receiver of the always-firing Watchdog alert (a dead man's switch), never on-call"
+    )
     team: dict[str, str] = Field(default_factory=dict, description="team label → receiver")
     namespace: dict[str, str] = Field(default_factory=dict, description="namespace label → receiver")
     group_by: list[str] = Field(default_factory=lambda: ["alertname", "namespace", "service"])
@@ -82,6 +121,9 @@ class Routing(StrictModel):
 class Alerting(StrictModel):
     receivers: list[Receiver] = Field(default_factory=list)
     routing: Routing | None = None
+    severities: Severities = Field(
+        default_factory=Severities, description="which severity label values route (and lint) as which level"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Alerting:
@@ -94,6 +136,8 @@ class Alerting(StrictModel):
             refs += [(f"routing.severity.{k}", v) for k, v in self.routing.severity.items()]
             refs += [(f"routing.team.{k}", v) for k, v in self.routing.team.items()]
             refs += [(f"routing.namespace.{k}", v) for k, v in self.routing.namespace.items()]
+            if self.routing.watchdog is not None:
+                refs.append(("routing.watchdog", self.routing.watchdog))
             for where, ref in refs:
                 if ref not in names:
                     known = ", ".join(names) or "none defined"

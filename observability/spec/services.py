@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from observability.spec.common import DnsLabel, Duration, StrictModel
+from observability.spec.common import DnsLabel, Duration, StrictModel, duration_seconds
+from observability.spec.instrumentation import Instrumentation, Profile, bucket_problem, resolve
 
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
@@ -51,7 +52,9 @@ def _port_problem(port: str) -> str | None:
 
 
 class LatencySLO(StrictModel):
-    threshold: Duration = Field(description="a request slower than this counts against the SLO, e.g. 300ms")
+    threshold: Duration = Field(
+        description="a request slower than this counts against the SLO; a bucket bound of its histogram, e.g. 250ms"
+    )
     target: float = Field(gt=0, lt=100, description="percent of requests faster than threshold, e.g. 99")
 
 
@@ -101,7 +104,25 @@ class GoService(StrictModel):
     selector: dict[str, str] = Field(min_length=1, description="pod labels that select this service's pods")
     metrics: ServiceMetrics
     team: str | None = Field(default=None, description="routes this service's alerts to the team's receiver")
+    instrumentation: Instrumentation = Field(
+        default_factory=Instrumentation, description="the library writing its HTTP metrics (default promhttp)"
+    )
     slo: SLO | None = None
+
+    @property
+    def profile(self) -> Profile:
+        """The metric and label names of this service's HTTP metrics (spec/instrumentation.py)."""
+        return resolve(self.instrumentation)
+
+    @model_validator(mode="after")
+    def _latency_threshold_is_a_bucket(self) -> GoService:
+        if self.slo is not None and self.slo.latency is not None:
+            problem = bucket_problem(
+                self.profile, duration_seconds(self.slo.latency.threshold), self.instrumentation.buckets is not None
+            )
+            if problem:
+                raise ValueError(f"slo.latency.threshold: {problem}")
+        return self
 
     @field_validator("selector")
     @classmethod

@@ -40,7 +40,7 @@ from observability.local.goservice import build_go_service, start_go_service
 from observability.pipeline.shipper import AgentMeta, PodMeta, filebeat_event, read_new_lines
 from observability.render.dashboard_defs import Panel
 from observability.render.dashboards import compile_dashboard, dashboard_uid, parse_definition
-from observability.render.rules import SLO_RULES_FILE, render_rule_files
+from observability.render.rules import SERVICE_RULES_FILE, SLO_RULES_FILE, render_rule_files
 from observability.spec import Stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ groups:
 """
 
 
-def _slo_rules() -> str:
+def _generated_rules() -> dict[str, str]:
     stack = Stack.model_validate(
         {
             "cluster": {"name": "dashboards-test"},
@@ -82,7 +82,8 @@ def _slo_rules() -> str:
             ],
         }
     )
-    return render_rule_files(stack, {})[SLO_RULES_FILE]
+    files = render_rule_files(stack, {})
+    return {name: files[name] for name in (SLO_RULES_FILE, SERVICE_RULES_FILE)}
 
 
 def _get(url: str, timeout: float = 5) -> Any:
@@ -169,8 +170,9 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, prom_release: Any) -> I
             "route: {receiver: none}\nreceivers: [{name: none}]\n", tmp / "am", binary=prom_release.alertmanager
         )
         cleanup.append(am.stop)
+        # the services' jobs are named as render/prometheus.py names them (GoServiceAbsent looks for them)
         targets = [
-            ("go", s.address, {"service": name, "namespace": ns})
+            (f"{ns}/{name}", s.address, {"service": name, "namespace": ns})
             for s, (name, ns) in zip(services, SERVICES, strict=True)
         ] + [
             ("processor", f"127.0.0.1:{processor_port}", {"service": "processor", "namespace": "observability"}),
@@ -178,11 +180,12 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, prom_release: Any) -> I
             ("alertmanager", am.url.removeprefix("http://"), {}),
         ]
         scrape = "".join(
-            f"  - job_name: {job}-{i}\n    static_configs: [{{targets: ['{target}'], labels: {json.dumps(labels)}}}]\n"
+            f"  - job_name: {job if '/' in job else f'{job}-{i}'}\n"
+            f"    static_configs: [{{targets: ['{target}'], labels: {json.dumps(labels)}}}]\n"
             for i, (job, target, labels) in enumerate(targets)
         )
         prom_yaml = "global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n" + scrape
-        rules = {"dashboard-test.yaml": RULES, SLO_RULES_FILE: _slo_rules()}
+        rules = {"dashboard-test.yaml": RULES, **_generated_rules()}
         prom = start_prometheus(prom_yaml, rules, tmp / "prom", alertmanager_url=am.url, binary=prom_release.prometheus)
         cleanup.append(prom.stop)
         # Prometheus scrapes itself too (rule evaluation failures); its port is known only once it runs
@@ -215,7 +218,7 @@ def _query(prom: str, expr: str) -> list[Any]:
 
 
 def _resolve_variables(prom: str, dashboard: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
-    """Run each query variable like Grafana does; take its first value (custom: the default)."""
+    """Run each query variable like Grafana does: All for an include-all variable, else its first value."""
     values: dict[str, str] = dict(BUILTINS)
     problems = []
     for name, var in variable_names(dashboard).items():
@@ -227,7 +230,9 @@ def _resolve_variables(prom: str, dashboard: dict[str, Any]) -> tuple[dict[str, 
             assert match, f"{dashboard['uid']}: variable {name}: unexpected query {text}"
             series = _get(f"{prom}/api/v1/series?" + urllib.parse.urlencode({"match[]": match.group(1)}))["data"]
             found = sorted({s[match.group(2)] for s in series if match.group(2) in s})
-            if found:
+            if found and var.get("includeAll"):
+                values[name] = "(" + "|".join(found) + ")"  # Grafana's default for a multi variable: All
+            elif found:
                 values[name] = found[0]
             else:
                 problems.append(f"{dashboard['uid']}: variable {name}: {text} has no values")

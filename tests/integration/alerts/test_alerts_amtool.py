@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 def test_rendered_example_config_passes_amtool_check_config(example_spec_path, am_release) -> None:
     result = amtool_check_config(render_alertmanager_config(read_spec(example_spec_path)), amtool=am_release.amtool)
     assert result.ok, result.output
-    assert "SUCCESS" in result.output and "3 inhibit rules" in result.output and "4 receivers" in result.output
+    assert "SUCCESS" in result.output and "4 inhibit rules" in result.output and "6 receivers" in result.output
 
 
 def test_amtool_check_config_rejects_a_broken_config(am_release) -> None:

@@ -49,14 +49,14 @@ def test_lint_json_and_clean_repo(repo: Path) -> None:
     result = obs("alerts", "lint", "--spec", "examples/stack.yaml", "--format", "json", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    assert report == {"files": 4, "problems": []}
+    assert report == {"files": 6, "problems": []}  # 3 in alerts/ + the 3 generated from the spec
 
 
 def test_alerts_test_passes_on_the_repo_and_reports_gaps(repo: Path, tmp_path: Path) -> None:
     result = obs("alerts", "test", "--spec", "examples/stack.yaml", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "coverage: 25/25 alerts" in result.stdout
-    assert "routing tests: 11/11 passed" in result.stdout
+    assert "routing tests: 14/14 passed" in result.stdout
     # An alert without tests and a wrong routing expectation both fail the run.
     alerts = tmp_path / "alerts"
     shutil.copytree(repo / "alerts", alerts)
@@ -79,7 +79,7 @@ def test_alerts_test_passes_on_the_repo_and_reports_gaps(repo: Path, tmp_path: P
     )
     assert result.returncode == 1
     assert "Untested: no promtool test where it is firing or quiet" in result.stdout
-    assert "routing tests: 10/11 passed" in result.stdout
+    assert "routing tests: 13/14 passed" in result.stdout
     assert "routed to ['ops-email'], expected ['oncall']" in result.stdout
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from observability.local import start_alertmanager, start_prometheus
 from observability.render.alertmanager import render_alertmanager_config
+from observability.render.rules import SERVICE_RULES_FILE, render_rule_files
 from observability.spec import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -121,7 +122,13 @@ scrape_configs:
       - targets: ["{go_service.address}"]
         labels: {{namespace: shop, service: checkout, team: payments}}
 """
-    rules = {"go-services.yaml": compress_time((repo / "alerts" / "go-services.yaml").read_text())}
+    # the alert reads the series recorded from the service's metrics (default profile promhttp; the sample
+    # service's status/route labels are its fallback), so the generated recording rules are loaded too
+    generated = render_rule_files(stack, {})[SERVICE_RULES_FILE]
+    rules = {
+        "go-services.yaml": compress_time((repo / "alerts" / "go-services.yaml").read_text()),
+        SERVICE_RULES_FILE: compress_time(generated),
+    }
     stop = threading.Event()
     workers = [threading.Thread(target=_traffic, args=(go_service.url, stop), daemon=True) for _ in range(2)]
     started = time.monotonic()

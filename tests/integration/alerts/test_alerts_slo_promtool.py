@@ -35,8 +35,8 @@ tests:
       - expr: namespace_service:slo_latency_threshold:seconds
         eval_time: 5m
         exp_samples:
-          - labels: 'namespace_service:slo_latency_threshold:seconds{namespace="shop",service="checkout",le="0.3"}'
-            value: 0.3
+          - labels: 'namespace_service:slo_latency_threshold:seconds{namespace="shop",service="checkout",le="0.25"}'
+            value: 0.25
       - expr: namespace_service:slo_window:seconds
         eval_time: 5m
         exp_samples:
@@ -45,9 +45,9 @@ tests:
   - name: the threshold series selects the SLI's histogram bucket by joining on le
     interval: 1m
     input_series:
-      - series: 'http_request_duration_seconds_bucket{namespace="shop",service="checkout",instance="a",le="0.25"}'
+      - series: 'http_request_duration_seconds_bucket{namespace="shop",service="checkout",instance="a",le="0.1"}'
         values: '0+500x10'
-      - series: 'http_request_duration_seconds_bucket{namespace="shop",service="checkout",instance="a",le="0.3"}'
+      - series: 'http_request_duration_seconds_bucket{namespace="shop",service="checkout",instance="a",le="0.25"}'
         values: '0+540x10'
       - series: 'http_request_duration_seconds_bucket{namespace="shop",service="checkout",instance="a",le="+Inf"}'
         values: '0+600x10'
@@ -86,6 +86,19 @@ tests:
                 The share of 5xx responses of shop/checkout is 5% (objective 99.9% over 30d); at
                 this rate the error budget runs out before the SLO window ends.
               runbook_url: https://github.com/observability/observability/blob/main/docs/runbooks/SLOErrorBudgetBurn.md
+  - name: promhttp's own labels (code, handler) burn the budget the same way
+    interval: 1m
+    input_series:
+      - series: 'http_requests_total{namespace="shop",service="checkout",code="503",handler="/pay",method="post"}'
+        values: '0+30x120'
+      - series: 'http_requests_total{namespace="shop",service="checkout",code="200",handler="/pay",method="post"}'
+        values: '0+570x120'
+    promql_expr_test:
+      - expr: namespace_service:slo_errors:ratio_rate1h
+        eval_time: 70m
+        exp_samples:
+          - labels: 'namespace_service:slo_errors:ratio_rate1h{namespace="shop",service="checkout"}'
+            value: 0.05
   - name: 0.05% errors are within a 99.9% budget
     interval: 1m
     input_series:
@@ -97,10 +110,10 @@ tests:
       - eval_time: 70m
         alertname: SLOErrorBudgetBurn
         exp_alerts: []
-  - name: slow requests burn the latency budget (300ms threshold, 99% target)
+  - name: slow requests burn the latency budget (250ms threshold, 99% target)
     interval: 1m
     input_series:
-      - series: 'http_request_duration_seconds_bucket{namespace="shop",service="checkout",instance="a",le="0.3"}'
+      - series: 'http_request_duration_seconds_bucket{namespace="shop",service="checkout",instance="a",le="0.25"}'
         values: '0+540x120'
       - series: 'http_request_duration_seconds_count{namespace="shop",service="checkout",instance="a"}'
         values: '0+600x120'

@@ -49,7 +49,7 @@ def test_the_good_rule_passes_every_check() -> None:
     ("rule", "expected"),
     [
         (_with(labels={}), ("required-label", "error")),
-        (_with(labels={"severity": "critical"}), ("required-label", "error")),
+        (_with(labels={"severity": "urgent"}), ("required-label", "error")),
         (_with(annotations={"summary": "s", "description": "d"}), ("required-annotation", "error")),
         (_with(annotations={**GOOD["annotations"], "summary": " "}), ("required-annotation", "error")),
         (_with(annotations={**GOOD["annotations"], "runbook_url": "https://wiki/x"}), ("runbook", "warning")),
@@ -66,6 +66,8 @@ def test_the_good_rule_passes_every_check() -> None:
         (_with(expr="rate(x[5m]) < 0"), ("never-fires", "error")),
         (_with(expr='up{job="a", job="b"} == 0'), ("never-fires", "error")),
         (_with(expr="sum(rate(x[5m]) > 1"), ("promql", "error")),
+        (_with(expr="elasticsearch_indices_indexing_index_total > 100000"), ("counter-without-rate", "error")),
+        (_with(expr="sum by (job) (http_request_duration_seconds_count) > 10"), ("counter-without-rate", "error")),
     ],
 )
 def test_each_check_fails_on_its_bad_case(rule: dict, expected: tuple[str, str]) -> None:
@@ -229,3 +231,26 @@ def test_repo_alert_files_lint_clean(repo) -> None:
     runbooks = {p.stem for p in (repo / "docs" / "runbooks").glob("*.md")}
     problems = lint_rule_files(sources, runbooks=runbooks)
     assert [str(p) for p in problems] == []
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "rate(elasticsearch_indices_indexing_index_total[5m]) > 100",
+        "increase(kube_pod_container_status_restarts_total[30m]) > 3",
+        "absent(up{job='x'}) == 1",
+        "changes(process_start_time_seconds[1h]) > 2",
+        "kafka_brokers < 3",
+    ],
+)
+def test_counters_under_rate_increase_or_absent_are_fine(expr: str) -> None:
+    assert ("counter-without-rate", "error") not in _lint(_with(expr=expr), runbooks={"GoodAlert"})
+
+
+def test_severity_vocabulary_accepts_the_ecosystems_and_can_be_configured() -> None:
+    for severity in ("critical", "warning", "info", "none"):
+        assert _lint(_with(labels={"severity": severity}), runbooks={"GoodAlert"}) == [], severity
+    custom = {"severities": ("sev1", "sev2"), "paging": ("sev1",)}
+    assert ("required-label", "error") in _lint(GOOD, runbooks={"GoodAlert"}, **custom)
+    assert _lint(_with(labels={"severity": "sev2"}, **{"for": None}), runbooks={"GoodAlert"}, **custom) == []
+    assert ("for-on-page", "error") in _lint(_with(labels={"severity": "sev1"}, **{"for": None}), **custom)

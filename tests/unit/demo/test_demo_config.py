@@ -123,8 +123,9 @@ def test_webhook_url_files_point_at_local_files(tmp_path):
     assert secret_path == "/etc/alertmanager/secrets/demo-receivers/webhook-url"
     local = tmp_path / "webhook-url"
     config = yaml.safe_load(localize_alertmanager(files["alertmanager/alertmanager.yml"], {secret_path: local}))
-    (receiver,) = config["receivers"]
+    receiver, *silent = config["receivers"]
     assert receiver["webhook_configs"][0]["url_file"] == str(local)
+    assert silent == [{"name": "watchdog"}, {"name": "null"}]  # Watchdog and severity none: nobody
     assert config["route"]["receiver"] == "demo-webhook"
 
 

@@ -6,6 +6,7 @@ import yaml
 
 from observability.render.alertmanager import render_alertmanager_config, render_alertmanager_dict
 from observability.spec import Stack
+from observability.spec.alerting import Severities
 
 _RECEIVERS = [
     {"name": "oncall", "pagerduty": {"routing_key_secret": {"name": "am", "key": "pd"}}},
@@ -62,20 +63,37 @@ def test_route_tree_orders_team_namespace_then_severity() -> None:
     route = render_alertmanager_dict(_stack(routing, services))["route"]
     assert route["receiver"] == "mail" and route["repeat_interval"] == "2h"
     assert [(r["receiver"], r["matchers"], r.get("continue", False)) for r in route["routes"]] == [
+        ("watchdog", ['alertname="Watchdog"'], False),
+        ("null", ['severity="none"'], False),
         ("team-a", ['team="alpha"'], True),
         ("team-a", ['team=""', 'namespace="shop"', 'service=~"a|b-2"'], True),
         ("hook", ['namespace="infra"'], True),
-        ("oncall", ['severity="page"'], False),
-        ("mail", ['severity="ticket"'], False),
+        ("oncall", ['severity=~"critical|page"'], False),
+        ("mail", ['severity=~"ticket|warning"'], False),
     ]
-    assert route["routes"][4]["repeat_interval"] == "12h"
-    assert "repeat_interval" not in route["routes"][3]
+    assert route["routes"][6]["repeat_interval"] == "12h"
+    assert "repeat_interval" not in route["routes"][5]
+    assert route["routes"][0]["repeat_interval"] == "5m"  # the dead man's switch pings often
+
+
+def test_watchdog_goes_to_its_own_receiver_and_severity_vocabulary_is_configurable() -> None:
+    routing = {"default": "mail", "severity": {"page": "oncall"}, "watchdog": "hook"}
+    stack = _stack(routing)
+    stack = stack.model_copy(
+        update={"alerting": stack.alerting.model_copy(update={"severities": Severities(page=["sev1"])})}
+    )
+    config = render_alertmanager_dict(stack)
+    assert config["route"]["routes"][0]["receiver"] == "hook"
+    assert config["route"]["routes"][2] == {"receiver": "oncall", "matchers": ['severity="sev1"']}
+    ticket_info = config["inhibit_rules"][3]
+    assert ticket_info["source_matchers"] == ['severity=~"ticket|warning"']
+    assert ticket_info["target_matchers"] == ['severity="info"']
 
 
 def test_a_long_configured_repeat_interval_is_not_shortened_for_tickets() -> None:
     routing = {"default": "mail", "severity": {"ticket": "mail"}, "repeat_interval": "24h"}
     route = render_alertmanager_dict(_stack(routing))["route"]
-    assert "repeat_interval" not in route["routes"][0]
+    assert "repeat_interval" not in route["routes"][2]
 
 
 def test_inhibition_service_down_silences_symptoms_of_the_same_service() -> None:
@@ -90,4 +108,4 @@ def test_inhibition_service_down_silences_symptoms_of_the_same_service() -> None
 def test_without_alerting_section_a_null_receiver_keeps_the_config_valid() -> None:
     config = yaml.safe_load(render_alertmanager_config(Stack.model_validate({"cluster": {"name": "c"}})))
     assert config["route"]["receiver"] == "null"
-    assert config["receivers"] == [{"name": "null"}]
+    assert config["receivers"] == [{"name": "null"}, {"name": "watchdog"}]

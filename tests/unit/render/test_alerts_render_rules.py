@@ -8,7 +8,9 @@ import yaml
 from observability.errors import RenderError
 from observability.render.rules import (
     BURN_WINDOWS,
+    SERVICE_RULES_FILE,
     SLO_RULES_FILE,
+    TARGET_RULES_FILE,
     burn_factor,
     render_rule_files,
 )
@@ -102,20 +104,21 @@ def test_only_the_objectives_an_slo_declares_are_recorded() -> None:
 
 
 def test_latency_slo_uses_the_threshold_bucket() -> None:
-    stack = _stack(services=[_svc({"latency": {"threshold": "300ms", "target": 99}}, team=None)])
+    stack = _stack(services=[_svc({"latency": {"threshold": "250ms", "target": 99}}, team=None)])
     group = yaml.safe_load(render_rule_files(stack, {})[SLO_RULES_FILE])["groups"][0]
     sli = next(r for r in group["rules"] if r.get("record") == "namespace_service:slo_slow_requests:ratio_rate5m")
-    assert 'le="0.3"' in sli["expr"]
+    assert 'le="0.25"' in sli["expr"]
     alerts = [r for r in group["rules"] if "alert" in r]
     assert {a["alert"] for a in alerts} == {"SLOLatencyBudgetBurn"}
     assert "team" not in alerts[0]["labels"]
     assert "> 0.144" in alerts[0]["expr"]  # 14.4 × 1%
 
 
-def test_no_slo_means_no_generated_file_and_sources_pass_through_unchanged() -> None:
+def test_no_slo_means_no_slo_file_and_sources_pass_through_unchanged() -> None:
     text = "# comment kept\ngroups:\n- name: go-services\n  rules: []\n"
     files = render_rule_files(_stack(services=[_svc(None)]), {"go.yaml": text, "routing-tests.yaml": "tests: []\n"})
-    assert files == {"go.yaml": text}
+    assert files["go.yaml"] == text
+    assert set(files) == {"go.yaml", SERVICE_RULES_FILE, TARGET_RULES_FILE}
 
 
 def test_groups_of_disabled_components_are_dropped() -> None:
