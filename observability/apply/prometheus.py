@@ -216,7 +216,7 @@ def _api(url: str, path: str, params: dict[str, str], session: requests.Session)
         response = session.get(endpoint, params=params, timeout=30)
     except requests.RequestException as e:
         raise RemoteError(
-            f"Prometheus at {url} is unreachable: {e}", hint="check --prometheus-url / port-forward"
+            f"cannot reach Prometheus at {url}: {connection_failure(e)}", hint="check --prometheus-url / port-forward"
         ) from e
     if response.status_code != 200:
         raise RemoteError(

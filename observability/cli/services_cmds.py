@@ -16,6 +16,7 @@ from observability.check.instrumentation import (
 )
 from observability.cli import app
 from observability.cli.io import read_spec
+from observability.cli.params import http_url
 from observability.spec.instrumentation import PROFILES
 from observability.spec.model import GoService, Stack, duration_seconds
 
@@ -65,7 +66,9 @@ def live_problems(stack: Stack, prometheus_url: str) -> list[str]:
 
 @services_app.command("detect")
 def detect(
-    prometheus_url: str = typer.Option(..., help="e.g. http://localhost:9090 (port-forward in a cluster)"),
+    prometheus_url: str = typer.Option(
+        ..., callback=http_url, help="e.g. http://localhost:9090 (port-forward in a cluster)"
+    ),
     spec: Path = typer.Option(Path("stack.yaml"), "--spec", "-f", help="the stack spec to read"),
 ) -> None:
     """Say which instrumentation profile fits each service's metrics, or that none does and why."""

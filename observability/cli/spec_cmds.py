@@ -8,6 +8,7 @@ import typer
 
 from observability.cli import app
 from observability.cli.io import read_spec, starter_spec_text, write_text
+from observability.cli.params import http_url
 from observability.errors import FileError
 
 SPEC_OPTION = typer.Option(Path("stack.yaml"), "--spec", "-f", help="the stack spec to read")
@@ -17,7 +18,7 @@ SPEC_OPTION = typer.Option(Path("stack.yaml"), "--spec", "-f", help="the stack s
 def validate(
     spec: Path = SPEC_OPTION,
     prometheus_url: str | None = typer.Option(
-        None, help="also warn when a service's instrumentation metrics are absent in this Prometheus"
+        None, callback=http_url, help="also warn when a service's instrumentation metrics are absent in this Prometheus"
     ),
 ) -> None:
     """Check a stack.yaml; exit 1 listing every problem as file:line field: message."""

@@ -141,7 +141,7 @@ groups:
           runbook_url: https://x/docs/runbooks/Other.md
         labels:
           team: shop
-          severity: critical
+          severity: urgent
           bad-label: y
           value: "{{ $value }}"
         for: 5m

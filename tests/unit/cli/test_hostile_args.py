@@ -96,7 +96,14 @@ CASES: dict[tuple[str, ...], list[tuple[list[str], str]]] = {
         (["--spec", SPEC, "--alerts", ALERTS, "--dashboards", "{pngdir}", "--out", "{new}"], "logo.png"),
         (["--spec", SPEC, "--alerts", "{binyaml}", "--dashboards", DASHBOARDS, "--out", "{new}"], "rules.yaml"),
     ],
+    ("services", "detect"): [
+        (["--spec", SPEC, "--prometheus-url", NO_SCHEME], "http://localhost:3000"),
+        (["--spec", SPEC, "--prometheus-url", DEAD_URL], DEAD_URL),
+        (["--spec", "{missing}", "--prometheus-url", DEAD_URL], "{missing}"),
+    ],
     ("validate",): [
+        (["--spec", SPEC, "--prometheus-url", NO_SCHEME], "http://localhost:3000"),
+        (["--spec", SPEC, "--prometheus-url", DEAD_URL], DEAD_URL),
         (["--spec", "{missing}"], "{missing}"),
         (["--spec", "{dir}"], "{dir}"),
         (["--spec", "{binary}"], "{binary}"),

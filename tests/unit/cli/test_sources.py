@@ -167,7 +167,7 @@ def test_messages_use_the_directory_as_given(project):
     result = obs("render", "--spec", "../stack.yaml", "--alerts", "../alerts", "--dashboards", "../dashboards",
                  cwd=nested)
     assert result.returncode == 1
-    assert "../dashboards/go-fleet.yaml:2 titel: unknown key" in result.stderr, result.stderr
+    assert "../dashboards/go-fleet.yaml:4 titel: unknown key" in result.stderr, result.stderr
     assert "../dashboards/go-fleet.yaml:1 title: required field is missing; add it" in result.stderr
     clean(result)
 
@@ -181,7 +181,7 @@ def test_alerts_lint_without_alerts_directory(tmp_path):
     assert generated.returncode == 0, generated.stderr
     assert "warning: alerts/ not found here, so only the SLO rules generated from the spec are linted" \
         in generated.stderr
-    assert "1 file(s): 0 error(s)" in generated.stdout
+    assert "3 file(s): 0 error(s)" in generated.stdout  # the service, SLO and target rules
     missing = obs("alerts", "lint", "--no-promtool", "nowhere.yaml", cwd=tmp_path)
     assert missing.returncode == 1 and "ERROR: nowhere.yaml: no such file or directory" in missing.stderr
     for result in (nothing, generated, missing):
