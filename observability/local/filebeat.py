@@ -202,8 +202,9 @@ def start_filebeat(
         log_path = workdir / "filebeat.log"
         with log_path.open("wb") as log:
             popen = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env={**os.environ, **(env or {})}
-            )
+                argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env={**os.environ, **(env or {})},
+                start_new_session=True,  # a Ctrl-C meant for the caller reaches the caller, which stops it by pid
+            )  # fmt: skip
         proc = FilebeatProcess("filebeat", f"http://127.0.0.1:{port}", port, workdir, config_path, log_path, popen)
         try:
             wait_ready(proc, timeout, path="/")
