@@ -1,6 +1,6 @@
 """Demo layer (I/O): start the whole pipeline on one machine, report on it, stop all of it.
 
-    Go service ──log file──▶ shipper (Filebeat stand-in) ──▶ embedded Kafka ──▶ obs process ──▶ log store
+    Go service ──container log──▶ Filebeat (or stand-in) ──▶ embedded Kafka ──▶ obs process ──▶ log store
         │ /metrics                                                                 │ /metrics      (SQLite or ES)
         └────────────────────────────▶ Prometheus (rendered config + rules) ◀──────┘
                                           │ alerts
@@ -40,6 +40,7 @@ from observability.demo.config import (
     webhook_secret_paths,
 )
 from observability.demo.kafka import EmbeddedKafka, start_embedded_kafka
+from observability.demo.shipping import Shipping, node_container_log, start_shipping
 from observability.demo.summary import DemoSnapshot
 from observability.demo.supervisor import Supervisor
 from observability.demo.traffic import TrafficGenerator, TrafficPlan
@@ -47,10 +48,11 @@ from observability.demo.webhook import WebhookReceiver
 from observability.errors import ObservabilityError
 from observability.local import LocalProcess, free_port, start_alertmanager, start_prometheus
 from observability.local.compat import compat_alertmanager_config
+from observability.local.filebeat import filebeat_available
 from observability.local.goservice import RunningGoService, build_go_service, start_go_service
 from observability.local.processes import localize_prometheus_config
 from observability.local.tools import alertmanager_binary_version
-from observability.pipeline.shipper import PodMeta, Shipper, kafka_producer
+from observability.pipeline.shipper import PodMeta, kafka_producer
 from observability.pipeline.store_sqlite import SqliteLogStore
 from observability.render import Sources, render_config_files
 from observability.render.dashboards import load_definitions
@@ -83,7 +85,7 @@ class Demo:
         self.store_path = options.workdir / "logs.sqlite"
         self.go: RunningGoService | None = None
         self.kafka: EmbeddedKafka | None = None
-        self.shipper: Shipper | None = None
+        self.shipping: Shipping | None = None
         self.webhook: WebhookReceiver | None = None
         self.traffic: TrafficGenerator | None = None
         self.prometheus: LocalProcess | None = None
@@ -105,9 +107,12 @@ class Demo:
         binary = build_go_service()
         self.started_at = time.monotonic()
         log_file = work / "go-service" / f"{svc.name}.log"
-        self.go = start_go_service(binary, log_file, name=svc.name)
+        pod = PodMeta(service=svc.name, namespace=svc.namespace)
+        container_log = node_container_log(work, pod) if filebeat_available() else None
+        self.go = start_go_service(binary, log_file, name=svc.name, container_log=container_log)
         self.supervisor.adopt("go-service", self.go.process)
-        self.progress("go service", f"{svc.namespace}/{svc.name} on {self.go.url}, logging to {log_file}")
+        logging_to = container_log.path if container_log is not None else log_file
+        self.progress("go service", f"{svc.namespace}/{svc.name} on {self.go.url}, logging to {logging_to}")
 
         topics = (self.stack.logging.kafka.topics.logs.name, self.stack.logging.kafka.topics.dead_letter.name)
         self.kafka = start_embedded_kafka(brokers=3, topics=topics)
@@ -116,11 +121,9 @@ class Demo:
 
         self._start_processor(work, files.files["processor/processor.yaml"])
 
-        pod = PodMeta(service=svc.name, namespace=svc.namespace)
-        self.shipper = Shipper(log_file, topics[0], pod, kafka_producer(self.kafka.bootstrap_servers))
-        self.shipper.start()
-        self.supervisor.on_stop("shipper", self.shipper.stop)
-        self.progress("shipper", f"tailing {log_file} → topic {topics[0]} as pod {pod.pod} (Filebeat stand-in)")
+        self.shipping, what = start_shipping(self.stack, work, log_file, container_log, pod,
+                                             self.kafka.bootstrap_servers, self.supervisor)  # fmt: skip
+        self.progress("filebeat" if container_log is not None else "shipper", what)
 
         self._send_poison_message(topics[0])
         self._start_node_exporter(work)
@@ -142,7 +145,8 @@ class Demo:
         for name in ("logs.sqlite", "logs.sqlite-wal", "logs.sqlite-shm"):
             with contextlib.suppress(FileNotFoundError):
                 (work / name).unlink()
-        for sub in ("go-service", "processor", "node-exporter", "prometheus", "alertmanager", "secrets"):
+        for sub in ("go-service", "processor", "node-exporter", "prometheus", "alertmanager", "secrets", "node",
+                    "filebeat"):
             shutil.rmtree(work / sub, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)
 
@@ -280,10 +284,11 @@ class Demo:
 
     def snapshot(self) -> DemoSnapshot:
         counters = self.processor_counters()
-        shipper, traffic = self.shipper, self.traffic
+        traffic = self.traffic
+        shipped = self.shipping.counts() if self.shipping is not None else None
         problems = [f"{c.name} exited with code {c.process.returncode}" for c in self.supervisor.exited()]
-        if shipper is not None and shipper.stats.last_error:
-            problems.append(f"shipper: {shipper.stats.last_error}")
+        if shipped is not None and shipped.last_error:
+            problems.append(f"shipper: {shipped.last_error}")
         prom_names: tuple[str, ...] = ()
         am_names: tuple[str, ...] = ()
         with contextlib.suppress(requests.RequestException, ValueError, KeyError):
@@ -297,9 +302,10 @@ class Demo:
 
         return DemoSnapshot(
             uptime_s=time.monotonic() - self.started_at,
-            lines_read=shipper.stats.read if shipper else 0,
-            events_shipped=shipper.stats.delivered if shipper else 0,
-            ship_failures=shipper.stats.failed if shipper else 0,
+            lines_read=shipped.lines_read if shipped else 0,
+            events_shipped=shipped.events_shipped if shipped else 0,
+            ship_failures=shipped.failures if shipped else 0,
+            shipper=self.shipping.name if self.shipping is not None else "",
             events_consumed=counter("obs_processor_events_consumed_total"),
             events_indexed=counter("obs_processor_events_indexed_total"),
             events_dead_lettered=counter("obs_processor_events_dead_lettered_total"),

@@ -35,6 +35,8 @@ class DemoSnapshot:
     """'embedded store .demo/logs.sqlite' or 'Elasticsearch <url>'."""
     urls: tuple[tuple[str, str], ...] = ()
     problems: tuple[str, ...] = field(default=())
+    shipper: str = ""
+    """What ships the logs: 'real Filebeat <version>' or 'Filebeat stand-in' ('' = not started)."""
 
 
 def _count(value: int | None) -> str:
@@ -58,6 +60,7 @@ def summary_rows(s: DemoSnapshot) -> list[tuple[str, str]]:
                     + ("  [error burst]" if s.burst else "")),
         ("shipped", f"{s.events_shipped:,} of {s.lines_read:,} log lines to Kafka"
                     + (f" ({s.ship_failures:,} failed)" if s.ship_failures else "")),
+        *([("log shipper", s.shipper)] if s.shipper else []),
         ("processed", f"{_count(s.events_consumed)} consumed, {_count(s.events_indexed)} indexed"
                       + (f", {s.events_dead_lettered:,} dead-lettered" if s.events_dead_lettered else "")),
         ("log store", s.sink),

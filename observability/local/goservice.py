@@ -16,6 +16,7 @@ from pathlib import Path
 
 from observability.errors import ToolMissingError
 from observability.local import parts
+from observability.local.container_logs import ContainerLog
 from observability.local.processes import free_port, stop_process
 
 PART = "go-service"
@@ -58,17 +59,31 @@ class RunningGoService:
 
 
 def start_go_service(
-    binary: Path, log_path: Path, *, name: str = "checkout", port: int | None = None, timeout: float = 15.0
+    binary: Path,
+    log_path: Path,
+    *,
+    name: str = "checkout",
+    port: int | None = None,
+    timeout: float = 15.0,
+    container_log: ContainerLog | None = None,
 ) -> RunningGoService:
-    """Start the service on 127.0.0.1 and wait until /healthz answers."""
+    """Start the service on 127.0.0.1 and wait until /healthz answers.
+
+    It appends its JSON log lines to `log_path`; with `container_log`, its stdout and stderr (the same lines,
+    and whatever the Go runtime prints, a panic's trace say) also go there as a container runtime writes them."""
     port = port or free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    output = subprocess.DEVNULL if container_log is None else subprocess.PIPE
     process = subprocess.Popen(
         [str(binary), "--addr", f"127.0.0.1:{port}", "--log-file", str(log_path), "--service", name],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
         start_new_session=True,  # Ctrl-C in a terminal reaches the demo, which stops its children itself
     )
+    if container_log is not None:
+        assert process.stdout is not None and process.stderr is not None
+        container_log.redirect("stdout", process.stdout)
+        container_log.redirect("stderr", process.stderr)
     service = RunningGoService(process=process, port=port, log_path=log_path, name=name)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

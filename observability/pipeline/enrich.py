@@ -302,6 +302,8 @@ def enrich_envelope(
             log["file"] = log_in.file
         if len(memoryview(log_in.offset)):
             log["offset"] = log_in.offset
+        if len(memoryview(log_in.flags)):
+            log["flags"] = log_in.flags
     if "logger" in parsed:
         log["logger"] = str(parsed["logger"])
     caller = parsed.get("caller")

@@ -1,7 +1,7 @@
 """Pipeline layer, PURE: the Filebeat event around a log line, decoded only as far as the processor reads it.
 
 A Filebeat event is about 1 KB of JSON. The processor reads a little of it (message, @timestamp, stream,
-log.file/log.offset and a few Kubernetes fields) and passes the rest into the document unchanged. Decoding
+log.file/offset/flags and a few Kubernetes fields) and passes the rest into the document unchanged. Decoding
 all of it into Python objects and encoding it again cost a third of the CPU per event, so the pass-through
 objects stay as their JSON text (`msgspec.Raw`) and are written into the document verbatim.
 
@@ -33,10 +33,12 @@ T = TypeVar("T")
 
 
 class LogMeta(msgspec.Struct):
-    """Filebeat's `log` object: only `file` and `offset` are kept."""
+    """Filebeat's `log` object: `file`, `offset` and `flags` are kept (the rest is the processor's own)."""
 
     file: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
     offset: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
+    flags: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
+    """What the harvester did to the line: `multiline` (lines joined), `truncated` (cut at max_bytes)."""
 
 
 class Envelope(msgspec.Struct):
@@ -131,10 +133,7 @@ def envelope_from_event(event: dict[str, Any]) -> Envelope:
     log_in = event.get("log")
     log = None
     if isinstance(log_in, dict):
-        log = LogMeta(
-            file=_raw(log_in["file"]) if "file" in log_in else _EMPTY,
-            offset=_raw(log_in["offset"]) if "offset" in log_in else _EMPTY,
-        )
+        log = LogMeta(*(_raw(log_in[key]) if key in log_in else _EMPTY for key in ("file", "offset", "flags")))
     stream = event.get("stream")
     objects = {name: _raw(event[name]) for name in (*PASSTHROUGH, "fields") if isinstance(event.get(name), dict)}
     return Envelope(

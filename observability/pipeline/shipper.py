@@ -103,15 +103,10 @@ def _iso_ms(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def filebeat_event(line: str, offset: int, read_at: datetime, pod: PodMeta, agent: AgentMeta) -> dict[str, Any]:
-    """The event Filebeat's container input + add_kubernetes_metadata produce for one log line (PURE)."""
+def pod_metadata(pod: PodMeta) -> dict[str, Any]:
+    """The `container` and `kubernetes` objects add_kubernetes_metadata attaches for the pod (PURE); the demo
+    gives them to the real Filebeat through add_fields when there is no Kubernetes API to look them up in."""
     return {
-        "@timestamp": _iso_ms(read_at),
-        "@metadata": {"beat": "filebeat", "type": "_doc", "version": agent.version},
-        "message": line,
-        "stream": "stdout",
-        "input": {"type": "container"},
-        "log": {"offset": offset, "file": {"path": pod.log_path}},
         "container": {"id": pod.container_id, "runtime": "containerd", "image": {"name": pod.image}},
         "kubernetes": {
             "pod": {"name": pod.pod, "uid": pod.uid("pod"), "ip": pod.pod_ip},
@@ -129,6 +124,19 @@ def filebeat_event(line: str, offset: int, read_at: datetime, pod: PodMeta, agen
             "deployment": {"name": pod.service},
             "replicaset": {"name": pod.replicaset},
         },
+    }
+
+
+def filebeat_event(line: str, offset: int, read_at: datetime, pod: PodMeta, agent: AgentMeta) -> dict[str, Any]:
+    """The event Filebeat's container input + add_kubernetes_metadata produce for one log line (PURE)."""
+    return {
+        "@timestamp": _iso_ms(read_at),
+        "@metadata": {"beat": "filebeat", "type": "_doc", "version": agent.version},
+        "message": line,
+        "stream": "stdout",
+        "input": {"type": "container"},
+        "log": {"offset": offset, "file": {"path": pod.log_path}},
+        **pod_metadata(pod),
         "ecs": {"version": FILEBEAT_ECS_VERSION},
         "host": {"name": pod.node},
         "agent": {

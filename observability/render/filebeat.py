@@ -32,7 +32,8 @@ GO_STACK_CONTINUATION = (
 _REGEX_SPECIAL = re.compile(r"([.\\+*?()|\[\]{}^$])")
 
 
-def _literal(value: str) -> str:
+def regexp_literal(value: str) -> str:
+    """`value` as a regular expression matching exactly it (the same in RE2 and Python's re)."""
     return _REGEX_SPECIAL.sub(r"\\\1", value)
 
 
@@ -49,7 +50,7 @@ def multiline() -> dict[str, Any]:
 
 
 def _namespace_regexp(namespaces: list[str]) -> str:
-    return "^(" + "|".join(_literal(n) for n in sorted(set(namespaces))) + ")$"
+    return "^(" + "|".join(regexp_literal(n) for n in sorted(set(namespaces))) + ")$"
 
 
 def _container_input(stack: Stack, paths: list[str]) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def _container_input(stack: Stack, paths: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "container", "paths": paths, "stream": "all"}
     if fb.exclude_namespaces:
         # Log file names are <pod>_<namespace>_<container>-<id>.log: skip excluded namespaces unread.
-        alternatives = "|".join(_literal(n) for n in sorted(set(fb.exclude_namespaces)))
+        alternatives = "|".join(regexp_literal(n) for n in sorted(set(fb.exclude_namespaces)))
         out["exclude_files"] = [f"^{CONTAINER_LOGS}/[^_]+_({alternatives})_"]
     out.update(multiline())
     return out
@@ -103,7 +104,10 @@ def _processors(stack: Stack) -> list[dict[str, Any]]:
         out.append(
             {"drop_event": {"when": {"regexp": {"kubernetes.namespace": _namespace_regexp(fb.exclude_namespaces)}}}}
         )
-    out.append({"add_fields": {"target": "orchestrator.cluster", "fields": {"name": stack.cluster.name}}})
+    # The target is one key, not a path: `target: orchestrator.cluster` would add a top-level key with a dot in
+    # its name beside the `orchestrator` object add_kubernetes_metadata fills (seen from a real Filebeat,
+    # tests/integration/filebeat/). Merged into that object, the spec's name overwrites the kubeconfig's.
+    out.append({"add_fields": {"target": "orchestrator", "fields": {"cluster": {"name": stack.cluster.name}}}})
     return out
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from observability.local.filebeat import filebeat_available
+
 pytestmark = pytest.mark.integration
 
 MARKER = "OBS_DEMO_TEST_MARKER"
@@ -78,6 +80,8 @@ def run_smoke(proc: subprocess.Popen[str], marker: str) -> str:
                  "every dashboard query returns data", "smoke passed"):
         assert step in output, output[-4000:]
     assert "GoServiceHighErrorRate" in output and "GoServiceHighErrorLogRate" in output
+    shipper = "real Filebeat" if filebeat_available() else "Filebeat stand-in"
+    assert any(line.split()[:2] == ["log", "shipper"] and shipper in line for line in output.splitlines()), shipper
     assert "Traceback" not in output, output[-4000:]
     assert_nothing_left(marker)
     return output

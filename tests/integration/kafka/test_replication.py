@@ -1,8 +1,8 @@
 """The processor on a 3-node Kafka 4.4 cluster (replication factor 3, min.insync.replicas 2): a broker that
 crashes and comes back mid-stream.
 
-Node 0 is the cluster's one controller (tests/integration/kafka/conftest.py), so two brokers can be taken away
-without losing the controller quorum; every test brings its nodes back before it ends.
+Node 0 is the cluster's one controller (`kafka_three` in tests/integration/conftest.py), so two brokers can be
+taken away without losing the controller quorum; every test brings its nodes back before it ends.
 """
 
 from __future__ import annotations

@@ -224,3 +224,14 @@ def test_daemonset_reads_node_logs_read_only_and_keeps_its_registry_on_the_host(
 def test_filebeat_readme_documents_the_render_command() -> None:
     text = Path(REPO / "filebeat" / "README.md").read_text(encoding="utf-8")
     assert "obs render" in text
+
+
+def test_the_cluster_name_is_added_under_one_key() -> None:
+    # add_fields puts `target` in as one key (beats libbeat/processors/actions/add_fields.go makeFieldsProcessor,
+    # then DeepUpdate, which does not expand dots): `orchestrator.cluster` would be a top-level key with a dot,
+    # beside the `orchestrator` object add_kubernetes_metadata fills. A real Filebeat shows it
+    # (tests/integration/filebeat/test_filebeat_node_logs.py).
+    processors = _config(render_example().files["filebeat/filebeat.yml"])["processors"]
+    (add_fields,) = [p["add_fields"] for p in processors if "add_fields" in p]
+    assert "." not in add_fields["target"]
+    assert {add_fields["target"]: add_fields["fields"]} == {"orchestrator": {"cluster": {"name": "prod-eu-1"}}}
